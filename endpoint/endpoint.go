@@ -1,0 +1,198 @@
+package endpoint
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults for the Endpoint's limits, used where a field is zero.
+const (
+	DefaultMaxLineBytes    = 64 << 10 // 64 KiB
+	DefaultMaxPayloadBytes = 1 << 20  // 1 MiB
+	DefaultIdleTimeout     = 5 * time.Minute
+	DefaultMaxConns        = 10000
+	// DefaultPort is the TCP port the endpoint program listens on.
+	DefaultPort = "61000"
+)
+
+// An Endpoint dispatches commands received on its connections to handlers
+// registered by name. The zero value is ready to use: register handlers with
+// Handle or HandleFunc, then call Serve or ListenAndServe. Handlers may be added
+// while it serves. The built-in commands HELP and PING are always registered.
+//
+// Set the fields before serving and do not change them after.
+type Endpoint struct {
+	// MaxLineBytes bounds a command line and any line a handler reads with
+	// Request.ReadLine. Zero means DefaultMaxLineBytes.
+	MaxLineBytes int
+	// MaxPayloadBytes bounds a payload a handler reads with
+	// Request.DecodeGob. Zero means DefaultMaxPayloadBytes.
+	MaxPayloadBytes int64
+	// IdleTimeout closes a connection that sends nothing for this long, or
+	// starts a request and does not finish sending it within this long; it
+	// also bounds how long a reply may take to be written. Zero means
+	// DefaultIdleTimeout; a negative value means no timeout.
+	IdleTimeout time.Duration
+	// MaxConns bounds the connections served at once; a connection over it is
+	// sent an "ERR" line and closed. Zero means DefaultMaxConns; a negative
+	// value means no limit.
+	MaxConns int
+	// Greeting, if not empty, is a line sent to every new connection before
+	// anything else.
+	Greeting string
+	// Logger receives the endpoint's log lines. Nil means slog.Default().
+	Logger *slog.Logger
+
+	initOnce sync.Once
+	ctx      context.Context // parent of every connection's context
+	cancel   context.CancelFunc
+
+	regMu    sync.RWMutex // protects handlers
+	handlers map[string]*route
+
+	mu         sync.Mutex // protects the following
+	listeners  map[*net.Listener]struct{}
+	conns      map[*conn]struct{}
+	inShutdown atomic.Bool // set under mu; read without it
+	connWG     sync.WaitGroup
+	closeErr   error
+	closed     bool
+}
+
+// route is a registered command: the name is kept here so that dispatch can
+// hand it to the handler without allocating a string per request.
+type route struct {
+	name    string
+	handler Handler
+}
+
+func (e *Endpoint) init() {
+	e.initOnce.Do(func() {
+		e.ctx, e.cancel = context.WithCancel(context.Background())
+		e.handlers = map[string]*route{
+			"HELP": {"HELP", HandlerFunc(e.serveHelp)},
+			"PING": {"PING", HandlerFunc(servePing)},
+		}
+		e.listeners = make(map[*net.Listener]struct{})
+		e.conns = make(map[*conn]struct{})
+	})
+}
+
+// Handle registers h for the command name. Names are matched without regard to
+// ASCII case and are stored in upper case. Handle panics on a programmer error:
+// an empty name or one with spaces, a nil handler, or a name already registered.
+func (e *Endpoint) Handle(name string, h Handler) {
+	e.init()
+	if name == "" || strings.ContainsAny(name, " \t\r\n") {
+		panic(fmt.Sprintf("endpoint: invalid command name %q (registered at %s)", name, caller()))
+	}
+	if h == nil {
+		panic(fmt.Sprintf("endpoint: nil handler for command %q (registered at %s)", name, caller()))
+	}
+	key := strings.ToUpper(name)
+	e.regMu.Lock()
+	defer e.regMu.Unlock()
+	if _, dup := e.handlers[key]; dup {
+		panic(fmt.Sprintf("endpoint: command %q registered twice (again at %s)", key, caller()))
+	}
+	e.handlers[key] = &route{name: key, handler: h}
+}
+
+// HandleFunc registers f for the command name, as Handle does.
+func (e *Endpoint) HandleFunc(name string, f func(ctx context.Context, req *Request) error) {
+	if f == nil {
+		panic(fmt.Sprintf("endpoint: nil handler for command %q (registered at %s)", name, caller()))
+	}
+	e.Handle(name, HandlerFunc(f))
+}
+
+// caller names the file and line that called the registration method.
+func caller() string {
+	for skip := 2; skip < 5; skip++ {
+		_, file, line, ok := runtime.Caller(skip)
+		if ok && !strings.HasSuffix(file, "/endpoint/endpoint.go") {
+			return fmt.Sprintf("%s:%d", file, line)
+		}
+	}
+	return "unknown caller"
+}
+
+// lookup finds the route for the upper-cased command name. The string
+// conversion in the map index does not allocate.
+func (e *Endpoint) lookup(name []byte) *route {
+	e.regMu.RLock()
+	r := e.handlers[string(name)]
+	e.regMu.RUnlock()
+	return r
+}
+
+// Commands returns the registered command names, sorted.
+func (e *Endpoint) Commands() []string {
+	e.init()
+	e.regMu.RLock()
+	names := make([]string, 0, len(e.handlers))
+	for name := range e.handlers {
+		names = append(names, name)
+	}
+	e.regMu.RUnlock()
+	slices.Sort(names)
+	return names
+}
+
+// serveHelp lists the registered commands on one line.
+func (e *Endpoint) serveHelp(_ context.Context, req *Request) error {
+	return req.WriteLine("commands: " + strings.Join(e.Commands(), " "))
+}
+
+func servePing(_ context.Context, req *Request) error {
+	return req.WriteLine("PONG")
+}
+
+func (e *Endpoint) maxLine() int {
+	if e.MaxLineBytes > 0 {
+		return e.MaxLineBytes
+	}
+	return DefaultMaxLineBytes
+}
+
+func (e *Endpoint) maxPayload() int64 {
+	if e.MaxPayloadBytes > 0 {
+		return e.MaxPayloadBytes
+	}
+	return DefaultMaxPayloadBytes
+}
+
+func (e *Endpoint) idleTimeout() time.Duration {
+	switch {
+	case e.IdleTimeout < 0:
+		return 0
+	case e.IdleTimeout == 0:
+		return DefaultIdleTimeout
+	}
+	return e.IdleTimeout
+}
+
+func (e *Endpoint) maxConns() int {
+	switch {
+	case e.MaxConns < 0:
+		return 0
+	case e.MaxConns == 0:
+		return DefaultMaxConns
+	}
+	return e.MaxConns
+}
+
+func (e *Endpoint) logger() *slog.Logger {
+	if e.Logger != nil {
+		return e.Logger
+	}
+	return slog.Default()
+}

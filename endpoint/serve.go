@@ -1,0 +1,231 @@
+package endpoint
+
+import (
+	"context"
+	"net"
+	"os"
+	"time"
+
+	"github.com/pkg/errors"
+)
+
+// Listen announces on the local network address, as net.Listen does. For the
+// "unix" network it first removes a stale socket file at addr, one that no
+// server answers on (left by a crashed run); a file that is not a socket, or a
+// socket a live server answers on, is left alone and listening fails. The
+// socket file is removed when the listener is closed.
+func Listen(network, addr string) (net.Listener, error) {
+	if network == "unix" {
+		removeStaleSocket(addr)
+	}
+	l, err := net.Listen(network, addr)
+	if err != nil {
+		return nil, errors.Wrapf(err, "endpoint: listen on %s %s", network, addr)
+	}
+	return l, nil
+}
+
+func removeStaleSocket(path string) {
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Mode()&os.ModeSocket == 0 {
+		return
+	}
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err == nil {
+		c.Close() // a live server owns it
+		return
+	}
+	os.Remove(path)
+}
+
+// ListenAndServe listens on the network address and serves connections on it
+// until Shutdown or Close, when it returns ErrEndpointClosed.
+func (e *Endpoint) ListenAndServe(network, addr string) error {
+	if e.shuttingDown() {
+		return ErrEndpointClosed
+	}
+	l, err := Listen(network, addr)
+	if err != nil {
+		return err
+	}
+	return e.Serve(l)
+}
+
+// Accept errors that are temporary (out of file descriptors, say) are retried
+// after a pause that starts at acceptRetryMin and doubles up to acceptRetryMax.
+// acceptSleep is a variable so that tests can watch the pauses.
+var (
+	acceptRetryMin = 5 * time.Millisecond
+	acceptRetryMax = time.Second
+	acceptSleep    = func(ctx context.Context, d time.Duration) {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
+)
+
+// Serve accepts connections on l and serves each on its own goroutine, until
+// Shutdown or Close, when it returns ErrEndpointClosed. Serve closes l when it
+// returns. It may be called for several listeners at once.
+func (e *Endpoint) Serve(l net.Listener) error {
+	e.init()
+	if !e.trackListener(&l, true) {
+		l.Close()
+		return ErrEndpointClosed
+	}
+	defer e.trackListener(&l, false)
+	defer l.Close()
+	e.logger().Info("listening", "network", l.Addr().Network(), "addr", l.Addr().String())
+
+	var pause time.Duration
+	for {
+		rwc, err := l.Accept()
+		if err != nil {
+			if e.shuttingDown() {
+				return ErrEndpointClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Temporary() { //nolint:staticcheck // as net/http does
+				pause = min(max(2*pause, acceptRetryMin), acceptRetryMax)
+				e.logger().Warn("accept failed; retrying", "err", err, "pause", pause)
+				acceptSleep(e.ctx, pause)
+				continue
+			}
+			return errors.Wrap(err, "endpoint: accept")
+		}
+		pause = 0
+		e.start(rwc)
+	}
+}
+
+// start serves a new connection, or refuses it when MaxConns are open.
+func (e *Endpoint) start(rwc net.Conn) {
+	e.mu.Lock()
+	if e.shuttingDown() {
+		e.mu.Unlock()
+		rwc.Close()
+		return
+	}
+	e.connWG.Add(1)
+	if limit := e.maxConns(); limit > 0 && len(e.conns) >= limit {
+		e.mu.Unlock()
+		go e.refuse(rwc)
+		return
+	}
+	c := newConn(e, rwc)
+	e.conns[c] = struct{}{}
+	e.mu.Unlock()
+	go c.serve()
+}
+
+// refuse tells a connection over the limit why it is closed.
+func (e *Endpoint) refuse(rwc net.Conn) {
+	defer e.connWG.Done()
+	e.logger().Warn("connection refused", "remote", rwc.RemoteAddr().String(), "reason", ErrTooManyConns)
+	rwc.SetWriteDeadline(time.Now().Add(time.Second))
+	rwc.Write([]byte(errLine(ErrTooManyConns) + "\n"))
+	rwc.Close()
+}
+
+// forget removes a closed connection.
+func (e *Endpoint) forget(c *conn) {
+	e.mu.Lock()
+	delete(e.conns, c)
+	e.mu.Unlock()
+	e.connWG.Done()
+}
+
+func (e *Endpoint) trackListener(l *net.Listener, add bool) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if add {
+		if e.shuttingDown() {
+			return false
+		}
+		e.listeners[l] = struct{}{}
+	} else {
+		delete(e.listeners, l)
+	}
+	return true
+}
+
+func (e *Endpoint) shuttingDown() bool { return e.inShutdown.Load() }
+
+// Addr returns the address of a listener the endpoint serves on, or nil when
+// it serves on none.
+func (e *Endpoint) Addr() net.Addr {
+	e.init()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for l := range e.listeners {
+		return (*l).Addr()
+	}
+	return nil
+}
+
+// Shutdown stops the endpoint gracefully: it closes the listeners, lets every
+// request in flight finish and answers requests that have already reached a
+// connection, closes hijacked connections (chat members) at once, and closes
+// each other connection once it has nothing left to serve. It returns when all
+// connections are closed, or when ctx ends, in which case it closes them all as
+// Close does and returns ctx's error. Serve returns ErrEndpointClosed at once.
+func (e *Endpoint) Shutdown(ctx context.Context) error {
+	e.init()
+	e.mu.Lock()
+	e.inShutdown.Store(true)
+	err := e.closeListenersLocked()
+	for c := range e.conns {
+		c.wakeForShutdown()
+	}
+	e.mu.Unlock()
+	e.logger().Info("shutting down")
+
+	done := make(chan struct{})
+	go func() {
+		e.connWG.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		e.cancel()
+		return err
+	case <-ctx.Done():
+		e.Close()
+		return ctx.Err()
+	}
+}
+
+// Close closes the listeners and every connection at once, cancelling the
+// contexts of handlers in flight. It does not wait for them to return. Close
+// may be called more than once; each call returns the first call's error.
+func (e *Endpoint) Close() error {
+	e.init()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.inShutdown.Store(true)
+	if e.closed {
+		return e.closeErr
+	}
+	e.closed = true
+	e.cancel()
+	e.closeErr = e.closeListenersLocked()
+	for c := range e.conns {
+		c.rwc.Close()
+	}
+	return e.closeErr
+}
+
+func (e *Endpoint) closeListenersLocked() error {
+	var err error
+	for l := range e.listeners {
+		if cerr := (*l).Close(); cerr != nil && err == nil && !errors.Is(cerr, net.ErrClosed) {
+			err = cerr
+		}
+	}
+	clear(e.listeners)
+	return err
+}
+
