@@ -37,6 +37,8 @@ type conn struct {
 	br         *bufio.Reader
 	bw         *bufio.Writer
 	req        Request // reused for every request on the connection
+	stream     *Stream // set once a handler hijacks the connection
+	holdsSlot  bool    // the running handler holds a MaxHandlers slot
 	idle       time.Duration
 	armedAt    time.Time // when the deadline was last set
 
@@ -73,7 +75,7 @@ func (c *conn) serve() {
 		err = c.serveOne()
 	}
 	c.close()
-	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, errDrained) {
+	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, errDrained) || errors.Is(err, errHijackEnded) {
 		log.Info("connection closed", "remote", c.remoteAddr)
 	} else {
 		log.Info("connection closed", "remote", c.remoteAddr, "reason", err)
@@ -97,15 +99,14 @@ var errDrained = errors.New("endpoint: shut down")
 
 // serveOne reads one request, dispatches it and replies. It returns an error
 // when the connection must close.
+//
+// Replies are flushed by connReader.Read, just before the connection would
+// wait for more input: a pipelined batch is answered with one write, and a
+// reply is never held back while the server waits.
 func (c *conn) serveOne() error {
 	// Read the command line, skipping blank lines.
 	var name []byte
 	for len(name) == 0 {
-		if c.br.Buffered() == 0 {
-			if err := c.bw.Flush(); err != nil {
-				return err
-			}
-		}
 		if !c.lineBuffered() {
 			c.setIdle()
 		}
@@ -114,7 +115,6 @@ func (c *conn) serveOne() error {
 		if err != nil {
 			if errors.Is(err, codec.ErrLineTooLong) {
 				c.replyErr(errors.Wrapf(err, "command line over %d bytes", c.e.maxLine()))
-				c.bw.Flush()
 			}
 			return err
 		}
@@ -133,35 +133,57 @@ func (c *conn) serveOne() error {
 	}
 	c.req.Command = r.name
 	err := c.run(r.handler)
+	if c.stream != nil {
+		return c.endStream(err)
+	}
 
-	// Reply. The flush waits until no further request is buffered, so that a
-	// pipelined batch is answered with one write.
-	if err != nil {
-		var pe *ProtocolError
-		if errors.As(err, &pe) {
-			c.replyErr(err)
-			c.bw.Flush()
-			return err
-		}
-		if errors.Is(err, errPanicked) {
-			c.bw.Flush()
-			return err
-		}
-		if err := c.replyErr(err); err != nil {
-			return err
-		}
+	// Reply: a handler's error becomes its one-line ERR reply; after a
+	// protocol error or a panic the connection closes.
+	var pe *ProtocolError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errPanicked):
+		return err
+	case errors.As(err, &pe):
+		c.replyErr(err)
+		return err
 	}
-	if c.isHijacked() {
-		return errHijackEnded
-	}
-	return nil
+	return c.replyErr(err)
 }
+
+// endStream ends a hijacked connection once its handler has returned: the
+// handler's error, if any, is sent as the last line.
+func (c *conn) endStream(err error) error {
+	if err != nil && !errors.Is(err, errPanicked) {
+		c.replyErr(err)
+	}
+	c.stream.Close()
+	<-c.stream.written
+	if err != nil {
+		return err
+	}
+	return errHijackEnded
+}
+
+// errHijackEnded ends a connection whose hijacking handler returned.
+var errHijackEnded = errors.New("endpoint: hijacked connection ended")
 
 // errPanicked ends a connection whose handler panicked.
 var errPanicked = errors.New("endpoint: handler panicked")
 
-// run calls h, turning a panic into an "ERR" reply and errPanicked.
+// run calls h, turning a panic into an "ERR" reply and errPanicked. With
+// MaxHandlers set, it first waits for a slot.
 func (c *conn) run(h Handler) (err error) {
+	if c.e.slots != nil {
+		select {
+		case c.e.slots <- struct{}{}:
+			c.holdsSlot = true
+		case <-c.ctx.Done():
+			return &ProtocolError{Err: c.ctx.Err()}
+		}
+	}
+	defer c.releaseSlot()
 	defer func() {
 		if p := recover(); p != nil {
 			c.e.logger().Error("handler panicked", "command", c.req.Command,
@@ -173,8 +195,20 @@ func (c *conn) run(h Handler) (err error) {
 	return h.ServeCommand(c.ctx, &c.req)
 }
 
-// replyErr buffers the one-line "ERR" reply for err.
+func (c *conn) releaseSlot() {
+	if c.holdsSlot {
+		c.holdsSlot = false
+		<-c.e.slots
+	}
+}
+
+// replyErr buffers the one-line "ERR" reply for err, or queues it on the
+// connection's Stream once it has been hijacked.
 func (c *conn) replyErr(err error) error {
+	if c.stream != nil {
+		c.stream.Send(errLine(err))
+		return nil
+	}
 	return codec.WriteLine(c.bw, errLine(err))
 }
 
@@ -235,17 +269,11 @@ func (c *conn) wakeForShutdown() {
 		c.rwc.SetReadDeadline(aLongTimeAgo)
 	case stateHijacked:
 		c.cancel()
-		c.rwc.Close()
+		c.stream.close(false)
 	}
 }
 
 var aLongTimeAgo = time.Unix(1, 0)
-
-func (c *conn) isHijacked() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.state == stateHijacked
-}
 
 // close flushes what is buffered, closes the socket and forgets the connection.
 func (c *conn) close() {
@@ -264,6 +292,13 @@ type connReader struct{ c *conn }
 
 func (r connReader) Read(p []byte) (int, error) {
 	c := r.c
+	// bufio calls Read only when it has no input left to give: write out the
+	// replies buffered so far before waiting for more.
+	if c.stream == nil && c.bw.Buffered() > 0 {
+		if err := c.bw.Flush(); err != nil {
+			return 0, err
+		}
+	}
 	if c.draining && c.state == stateIdle {
 		return r.readNow(p)
 	}

@@ -48,12 +48,21 @@ type Endpoint struct {
 	// Greeting, if not empty, is a line sent to every new connection before
 	// anything else.
 	Greeting string
+	// MaxHandlers bounds how many handlers run at once across all
+	// connections; a request waits for a free slot, and none is dropped. A
+	// handler gives its slot back when it hijacks its connection. Zero means
+	// no bound.
+	MaxHandlers int
+	// SendQueueLen bounds the lines queued for one Stream before its peer is
+	// deemed too slow and disconnected. Zero means DefaultSendQueueLen.
+	SendQueueLen int
 	// Logger receives the endpoint's log lines. Nil means slog.Default().
 	Logger *slog.Logger
 
 	initOnce sync.Once
 	ctx      context.Context // parent of every connection's context
 	cancel   context.CancelFunc
+	slots    chan struct{} // one per running handler, when MaxHandlers > 0
 
 	regMu    sync.RWMutex // protects handlers
 	handlers map[string]*route
@@ -77,6 +86,9 @@ type route struct {
 func (e *Endpoint) init() {
 	e.initOnce.Do(func() {
 		e.ctx, e.cancel = context.WithCancel(context.Background())
+		if e.MaxHandlers > 0 {
+			e.slots = make(chan struct{}, e.MaxHandlers)
+		}
 		e.handlers = map[string]*route{
 			"HELP": {"HELP", HandlerFunc(e.serveHelp)},
 			"PING": {"PING", HandlerFunc(servePing)},

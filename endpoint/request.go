@@ -39,21 +39,26 @@ func (r *Request) WriteLine(s string) error {
 }
 
 // Hijack takes the connection over for the rest of its life, as a chat member
-// does: the idle timeout no longer applies, Shutdown closes the connection
-// instead of waiting for it, and when the handler returns the connection is
-// closed. The handler keeps reading from and writing to RW (flushing its own
-// writes) until it returns.
-func (r *Request) Hijack() {
+// does, and returns it as a Stream: from then on the handler reads lines with
+// Stream.ReadLine and anyone may write lines with Stream.Send; the handler must
+// not use RW again. The idle timeout no longer applies (dead peers are found by
+// TCP keep-alive and failed writes), the handler's MaxHandlers slot is given
+// back, Shutdown closes the connection instead of waiting for it, and the
+// connection closes when the handler returns.
+func (r *Request) Hijack() *Stream {
 	c := r.c
+	if c.stream != nil {
+		return c.stream
+	}
+	c.releaseSlot()
+	c.bw.Flush() // the handler's writes so far go out before any pushed line
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.state = stateHijacked
 	c.rwc.SetDeadline(time.Time{})
+	c.stream = newStream(c)
 	if c.e.inShutdown.Load() {
-		c.cancel()
-		c.rwc.Close()
+		c.stream.close(false)
 	}
+	return c.stream
 }
-
-// errHijackEnded ends a connection whose hijacking handler returned.
-var errHijackEnded = errors.New("endpoint: hijacked connection ended")

@@ -174,6 +174,7 @@ func (e *Endpoint) Addr() net.Addr {
 // Close does and returns ctx's error. Serve returns ErrEndpointClosed at once.
 func (e *Endpoint) Shutdown(ctx context.Context) error {
 	e.init()
+	e.logger().Info("shutting down")
 	e.mu.Lock()
 	e.inShutdown.Store(true)
 	err := e.closeListenersLocked()
@@ -181,7 +182,6 @@ func (e *Endpoint) Shutdown(ctx context.Context) error {
 		c.wakeForShutdown()
 	}
 	e.mu.Unlock()
-	e.logger().Info("shutting down")
 
 	done := make(chan struct{})
 	go func() {

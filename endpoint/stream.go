@@ -1,0 +1,137 @@
+package endpoint
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/endpoint-rpc/endpoint/codec"
+)
+
+// DefaultSendQueueLen bounds the lines waiting to be written to one Stream.
+const DefaultSendQueueLen = 256
+
+// closeFlushTimeout bounds how long closing a Stream waits to write out the
+// lines still queued for it.
+const closeFlushTimeout = time.Second
+
+// A Stream is a connection taken over by a handler with Request.Hijack: a
+// full-duplex line stream for the rest of the connection's life, as a chat
+// member is. Server code anywhere may Send lines to it at any moment; one
+// writer goroutine per Stream writes them out in order, so a slow peer holds
+// up nobody but itself.
+//
+// The slow-consumer policy: Send never blocks. When the Stream's queue
+// (Endpoint.SendQueueLen lines) is full, the peer is not reading fast enough;
+// the Stream is closed at once and Send reports false.
+type Stream struct {
+	c     *conn
+	queue chan string
+
+	closeOnce sync.Once
+	done      chan struct{} // closed by Close or by the slow-consumer policy
+	flush     bool          // whether closing writes out the queue first; set before done closes
+	written   chan struct{} // closed when the writer goroutine has returned
+}
+
+func newStream(c *conn) *Stream {
+	n := c.e.SendQueueLen
+	if n <= 0 {
+		n = DefaultSendQueueLen
+	}
+	s := &Stream{c: c, queue: make(chan string, n), done: make(chan struct{}), written: make(chan struct{})}
+	go s.writeLoop()
+	return s
+}
+
+// RemoteAddr is the peer's address as the endpoint sees it; for a unix socket
+// it is usually empty.
+func (s *Stream) RemoteAddr() string { return s.c.remoteAddr }
+
+// Send queues line to be written to the peer, followed by "\n". It never
+// blocks: it returns false, and closes the Stream, when the queue is full; it
+// returns false when the Stream is closed or line contains a newline.
+func (s *Stream) Send(line string) bool {
+	select {
+	case <-s.done:
+		return false
+	default:
+	}
+	if strings.IndexByte(line, '\n') >= 0 {
+		return false
+	}
+	select {
+	case s.queue <- line:
+		return true
+	default:
+		s.c.e.logger().Warn("stream closed: peer too slow", "remote", s.c.remoteAddr)
+		s.close(false)
+		return false
+	}
+}
+
+// ReadLine reads the next line from the peer, bounded by the endpoint's
+// MaxLineBytes, without its "\n" or a trailing "\r". A hijacked connection has
+// no idle timeout. The slice is valid until the next call.
+func (s *Stream) ReadLine() ([]byte, error) {
+	return codec.ReadLine(s.c.br, s.c.e.maxLine())
+}
+
+// Done is closed when the Stream is closed.
+func (s *Stream) Done() <-chan struct{} { return s.done }
+
+// Close writes out the lines already queued (for at most a second) and closes
+// the connection. It does not wait for that; it may be called more than once.
+func (s *Stream) Close() error {
+	s.close(true)
+	return nil
+}
+
+// close ends the Stream. Without flush the socket is closed at once, which
+// also unblocks a writer stuck on a peer that does not read.
+func (s *Stream) close(flush bool) {
+	s.closeOnce.Do(func() {
+		s.flush = flush
+		close(s.done)
+		if !flush {
+			s.c.rwc.Close()
+		}
+	})
+}
+
+// writeLoop is the Stream's only writer. It flushes when the queue is empty,
+// so a burst of lines costs one write.
+func (s *Stream) writeLoop() {
+	defer close(s.written)
+	defer s.c.rwc.Close() // ends the handler's ReadLine too
+	bw, idle := s.c.bw, s.c.idle
+	for {
+		select {
+		case line := <-s.queue:
+			bw.WriteString(line)
+			bw.WriteByte('\n')
+			if len(s.queue) > 0 {
+				continue
+			}
+			if idle > 0 {
+				s.c.rwc.SetWriteDeadline(time.Now().Add(idle))
+			}
+			if err := bw.Flush(); err != nil {
+				s.close(false)
+				return
+			}
+		case <-s.done:
+			if !s.flush {
+				return
+			}
+			for len(s.queue) > 0 {
+				line := <-s.queue
+				bw.WriteString(line)
+				bw.WriteByte('\n')
+			}
+			s.c.rwc.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
+			bw.Flush()
+			return
+		}
+	}
+}

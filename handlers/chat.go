@@ -1,0 +1,138 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+
+	"github.com/endpoint-rpc/endpoint/codec"
+	"github.com/endpoint-rpc/endpoint/endpoint"
+	"github.com/pkg/errors"
+)
+
+// Chat serves CHAT: the connection joins a chat room for the rest of its
+// life. The member is first sent "client id: ID", ID being its remote address
+// (IP:PORT), or "unix-N" for a unix socket. Each later line it writes goes to
+// every other member as "(ID) text"; the sender gets no copy and empty lines
+// are dropped. "/mute" makes the member's lines counted but not delivered,
+// "/unmute" ends that, and "/quit" closes the connection.
+//
+// Chat counts, for every member of the run, the messages it delivered to the
+// room and those it sent while muted, and whether it left with /quit.
+type Chat struct {
+	room endpoint.Room
+
+	mu      sync.Mutex // protects the following
+	members []*MemberStats
+	unixSeq int
+}
+
+// MemberStats are one chat member's figures for the run.
+type MemberStats struct {
+	ID        string
+	Delivered int  // messages delivered to the room, each counted once
+	Muted     int  // messages sent while muted
+	Quit      bool // left with /quit
+}
+
+// NewChat returns an empty chat room.
+func NewChat() *Chat { return new(Chat) }
+
+// ServeCommand serves one member until it leaves.
+func (ch *Chat) ServeCommand(_ context.Context, req *endpoint.Request) error {
+	s := req.Hijack()
+	m := ch.join(req.RemoteAddr)
+	s.Send("client id: " + m.ID) // queued before joining, so it comes first
+	ch.room.Join(s)
+	defer ch.room.Leave(s)
+
+	muted := false
+	for {
+		line, err := s.ReadLine()
+		if errors.Is(err, codec.ErrLineTooLong) {
+			return &endpoint.ProtocolError{Err: err}
+		}
+		if err != nil {
+			return nil // the member hung up, or the connection was closed
+		}
+		switch string(bytes.TrimSpace(line)) {
+		case "":
+			if len(line) == 0 {
+				continue
+			}
+		case "/quit":
+			ch.update(func() { m.Quit = true })
+			return nil
+		case "/mute":
+			muted = true
+			continue
+		case "/unmute":
+			muted = false
+			continue
+		}
+		if muted {
+			ch.update(func() { m.Muted++ })
+			continue
+		}
+		ch.update(func() { m.Delivered++ })
+		ch.room.Broadcast("("+m.ID+") "+string(line), s)
+	}
+}
+
+// join records a new member and names it.
+func (ch *Chat) join(remote string) *MemberStats {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	id := remote
+	if _, _, err := net.SplitHostPort(remote); err != nil {
+		ch.unixSeq++
+		id = "unix-" + strconv.Itoa(ch.unixSeq)
+	}
+	m := &MemberStats{ID: id}
+	ch.members = append(ch.members, m)
+	return m
+}
+
+func (ch *Chat) update(f func()) {
+	ch.mu.Lock()
+	f()
+	ch.mu.Unlock()
+}
+
+// Broadcast sends line to every member, as the server's console does, and
+// returns how many members it was queued for. It fails for a line with a
+// newline.
+func (ch *Chat) Broadcast(line string) int {
+	return ch.room.Broadcast(line, nil)
+}
+
+// Members returns the number of members in the room now.
+func (ch *Chat) Members() int { return ch.room.Len() }
+
+// Stats returns every member of the run, in the order they joined.
+func (ch *Chat) Stats() []MemberStats {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	out := make([]MemberStats, len(ch.members))
+	for i, m := range ch.members {
+		out[i] = *m
+	}
+	return out
+}
+
+// WriteTable writes the run's figures, one member a row after a header:
+// ID, messages delivered, messages muted, and whether it left with /quit,
+// separated by spaces.
+func (ch *Chat) WriteTable(w io.Writer) error {
+	var b bytes.Buffer
+	b.WriteString("id delivered muted quit\n")
+	for _, m := range ch.Stats() {
+		fmt.Fprintf(&b, "%s %d %d %t\n", m.ID, m.Delivered, m.Muted, m.Quit)
+	}
+	_, err := w.Write(b.Bytes())
+	return errors.Wrap(err, "handlers: write chat table")
+}
