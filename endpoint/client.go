@@ -294,4 +294,3 @@ func (c *Client) Close() error {
 	<-c.readerDone
 	return nil
 }
-

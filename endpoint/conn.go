@@ -331,4 +331,3 @@ func (r connReader) readNow(p []byte) (int, error) {
 	}
 	return n, nil
 }
-

@@ -228,4 +228,3 @@ func (e *Endpoint) closeListenersLocked() error {
 	clear(e.listeners)
 	return err
 }
-
