@@ -1,6 +1,9 @@
 package endpoint
 
-import "sync"
+import (
+	"strings"
+	"sync"
+)
 
 // A Room is a set of Streams that receive broadcasts, such as the members of
 // a chat. The zero value is an empty room, ready to use; it is safe for many
@@ -14,10 +17,15 @@ type Room struct {
 	members map[*Stream]struct{}
 }
 
-// Join adds s to the room.
-func (r *Room) Join(s *Stream) {
+// Join adds s to the room. If welcome is not empty it is sent to s first, as
+// part of joining: no broadcast can come between, so a peer that has read its
+// welcome line knows that it receives every later broadcast.
+func (r *Room) Join(s *Stream, welcome string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if welcome != "" {
+		s.Send(welcome)
+	}
 	if r.members == nil {
 		r.members = make(map[*Stream]struct{})
 	}
@@ -40,8 +48,12 @@ func (r *Room) Len() int {
 
 // Broadcast sends line to every member but except (which may be nil) and
 // returns how many members it was queued for. A member whose queue is full is
-// disconnected, as Stream.Send says, and removed from the room.
+// disconnected, as Stream.Send says, and removed from the room. A line that
+// contains a newline is sent to nobody.
 func (r *Room) Broadcast(line string, except *Stream) int {
+	if strings.IndexByte(line, '\n') >= 0 {
+		return 0
+	}
 	var sent int
 	var slow []*Stream
 	r.mu.RLock()
@@ -49,7 +61,7 @@ func (r *Room) Broadcast(line string, except *Stream) int {
 		if s == except {
 			continue
 		}
-		if s.Send(line) {
+		if s.enqueue(line) {
 			sent++
 		} else {
 			slow = append(slow, s)

@@ -52,13 +52,18 @@ func (s *Stream) RemoteAddr() string { return s.c.remoteAddr }
 // blocks: it returns false, and closes the Stream, when the queue is full; it
 // returns false when the Stream is closed or line contains a newline.
 func (s *Stream) Send(line string) bool {
+	if strings.IndexByte(line, '\n') >= 0 {
+		return false
+	}
+	return s.enqueue(line)
+}
+
+// enqueue is Send for a line already known to hold no newline.
+func (s *Stream) enqueue(line string) bool {
 	select {
 	case <-s.done:
 		return false
 	default:
-	}
-	if strings.IndexByte(line, '\n') >= 0 {
-		return false
 	}
 	select {
 	case s.queue <- line:

@@ -46,8 +46,7 @@ func NewChat() *Chat { return new(Chat) }
 func (ch *Chat) ServeCommand(_ context.Context, req *endpoint.Request) error {
 	s := req.Hijack()
 	m := ch.join(req.RemoteAddr)
-	s.Send("client id: " + m.ID) // queued before joining, so it comes first
-	ch.room.Join(s)
+	ch.room.Join(s, "client id: "+m.ID)
 	defer ch.room.Leave(s)
 
 	muted := false

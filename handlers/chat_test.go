@@ -1,0 +1,336 @@
+package handlers_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/endpoint-rpc/endpoint/endpoint"
+	"github.com/endpoint-rpc/endpoint/handlers"
+)
+
+// chatServer starts an endpoint with the built-ins on loopback TCP and returns
+// it with its chat room. The endpoint is shut down when the test ends.
+func chatServer(t testing.TB, configure func(*endpoint.Endpoint)) (*endpoint.Endpoint, *handlers.Chat, string) {
+	t.Helper()
+	e := &endpoint.Endpoint{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if configure != nil {
+		configure(e)
+	}
+	chat := handlers.Register(e)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- e.Serve(l) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := e.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		if err := <-served; err != endpoint.ErrEndpointClosed {
+			t.Errorf("Serve returned %v, want ErrEndpointClosed", err)
+		}
+	})
+	return e, chat, l.Addr().String()
+}
+
+// A member is one chat connection seen from the client side.
+type member struct {
+	t    testing.TB
+	conn net.Conn
+	r    *bufio.Reader
+	id   string
+}
+
+func dialMember(t testing.TB, addr string) *member {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &member{t: t, conn: conn, r: bufio.NewReader(conn)}
+}
+
+// join sends CHAT and reads the member's id.
+func (m *member) join() *member {
+	m.t.Helper()
+	m.send("CHAT\n")
+	line := m.next(5 * time.Second)
+	id, ok := strings.CutPrefix(line, "client id: ")
+	if !ok {
+		m.t.Fatalf("first line after CHAT = %q, want client id: ...", line)
+	}
+	if id != m.conn.LocalAddr().String() {
+		m.t.Fatalf("client id %q, want the client's address as the server sees it, %q", id, m.conn.LocalAddr())
+	}
+	m.id = id
+	return m
+}
+
+func (m *member) send(s string) {
+	m.t.Helper()
+	if _, err := io.WriteString(m.conn, s); err != nil {
+		m.t.Fatalf("write %q: %v", s, err)
+	}
+}
+
+// next reads the next line, failing the test if none comes within d.
+func (m *member) next(d time.Duration) string {
+	m.t.Helper()
+	m.conn.SetReadDeadline(time.Now().Add(d))
+	line, err := m.r.ReadString('\n')
+	if err != nil {
+		m.t.Fatalf("member %s: reading a line: %v (got %q)", m.id, err, line)
+	}
+	return strings.TrimSuffix(line, "\n")
+}
+
+// eof checks that the server closed the connection, with nothing before.
+func (m *member) eof() {
+	m.t.Helper()
+	m.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, err := m.r.ReadString('\n')
+	if err != io.EOF || line != "" {
+		m.t.Fatalf("member %s: want the connection closed, got %q, %v", m.id, line, err)
+	}
+}
+
+// runChatScript plays a transcript from testdata/chat: see its header.
+func runChatScript(t *testing.T, chat *handlers.Chat, addr, path string) map[string]*member {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	members := map[string]*member{}
+	ids := strings.NewReplacer() // filled in as ids are learned
+	var pairs []string
+	for n, line := range strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		who, op, text := line[:1], line[1:2], line[3:]
+		m := members[who]
+		if m == nil {
+			m = dialMember(t, addr)
+			members[who] = m
+		}
+		switch op {
+		case ">":
+			end := "\n"
+			if who == "C" {
+				end = "\r\n"
+			}
+			m.send(text + end)
+		case "<":
+			if text == "EOF" {
+				m.eof()
+				delete(members, who)
+				continue
+			}
+			got := m.next(5 * time.Second)
+			if id, ok := strings.CutPrefix(got, "client id: "); ok && text == "client id: {"+who+"}" {
+				m.id = id
+				pairs = append(pairs, "{"+who+"}", id)
+				ids = strings.NewReplacer(pairs...)
+				continue
+			}
+			if want := ids.Replace(text); got != want {
+				t.Fatalf("%s line %d: member %s got %q, want %q", path, n+1, who, got, want)
+			}
+		default:
+			t.Fatalf("%s line %d: bad line %q", path, n+1, line)
+		}
+	}
+	// Nothing unlisted may have reached the members still open: a last
+	// broadcast must be the next line each of them reads.
+	chat.Broadcast("END")
+	for who, m := range members {
+		if got := m.next(5 * time.Second); got != "END" {
+			t.Fatalf("member %s received %q, which the transcript does not list", who, got)
+		}
+	}
+	return members
+}
+
+func TestChatThreeClientsTranscript(t *testing.T) {
+	_, chat, addr := chatServer(t, nil)
+	runChatScript(t, chat, addr, "../testdata/chat/three_clients.txt")
+}
+
+func TestChatShutdownTable(t *testing.T) {
+	e, chat, addr := chatServer(t, nil)
+	members := runChatScript(t, chat, addr, "../testdata/chat/three_clients.txt")
+	if err := e.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range members {
+		m.eof() // Shutdown closed the members still in the room
+	}
+	want, err := os.ReadFile("../testdata/chat/three_clients.table")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := chat.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	got := b.String()
+	// The ids are the clients' real addresses; put the placeholders back.
+	stats := chat.Stats()
+	if len(stats) != 3 {
+		t.Fatalf("Stats has %d members, want 3", len(stats))
+	}
+	for i, s := range stats {
+		got = strings.ReplaceAll(got, s.ID+" ", "{"+string(rune('A'+i))+"} ")
+	}
+	if got != string(want) {
+		t.Fatalf("table:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestChatPushToSilentMember(t *testing.T) {
+	_, chat, addr := chatServer(t, nil)
+	m := dialMember(t, addr).join()
+	for i := range 100 {
+		if n := chat.Broadcast(fmt.Sprintf("push %d", i)); n != 1 {
+			t.Fatalf("Broadcast reached %d members, want 1", n)
+		}
+	}
+	for i := range 100 {
+		if got, want := m.next(5*time.Second), fmt.Sprintf("push %d", i); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+}
+
+func TestChatEmptyLinesAndUnknownSlashCommand(t *testing.T) {
+	_, _, addr := chatServer(t, nil)
+	a, b := dialMember(t, addr).join(), dialMember(t, addr).join()
+	a.send("\n\r\n/nope\n  \n")
+	if got := b.next(5 * time.Second); got != "("+a.id+") /nope" {
+		t.Fatalf("got %q, want the unknown /command delivered as text", got)
+	}
+	if got := b.next(5 * time.Second); got != "("+a.id+")   " {
+		t.Fatalf("got %q, want a line of spaces delivered (only empty lines are dropped)", got)
+	}
+}
+
+func TestChatSlowMemberDisconnectedOthersServed(t *testing.T) {
+	const readers, maxBroadcasts, after = 50, 2000, 50
+	_, chat, addr := chatServer(t, func(e *endpoint.Endpoint) { e.SendQueueLen = 16 })
+
+	// The slow member never reads; its receive buffer is made small before
+	// connecting, so that the kernel absorbs little on its behalf.
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		c.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+		return serr
+	}}
+	slowConn, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := &member{t: t, conn: slowConn, r: bufio.NewReader(slowConn)}
+	t.Cleanup(func() { slowConn.Close() })
+	slow.join() // reads only its id line, then nothing more
+
+	got := make([]chan string, readers)
+	for i := range readers {
+		m := dialMember(t, addr).join()
+		got[i] = make(chan string, 16)
+		go func() {
+			defer close(got[i])
+			for {
+				m.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+				line, err := m.r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				got[i] <- line
+			}
+		}()
+	}
+	broadcast := func(n int) {
+		msg := fmt.Sprintf("%d %s", n, strings.Repeat("x", 8<<10))
+		deadline := time.After(time.Second)
+		if sent := chat.Broadcast(msg); sent < readers {
+			t.Fatalf("broadcast %d queued for %d members, want at least %d", n, sent, readers)
+		}
+		for i := range readers {
+			select {
+			case l := <-got[i]:
+				if l != msg+"\n" {
+					t.Fatalf("reader %d got %.20q, want broadcast %d", i, l, n)
+				}
+			case <-deadline:
+				t.Fatalf("reader %d did not receive broadcast %d within a second", i, n)
+			}
+		}
+	}
+	n := 0
+	for ; chat.Members() > readers; n++ {
+		if n == maxBroadcasts {
+			t.Fatalf("the member that never reads is still in the room after %d broadcasts", n)
+		}
+		broadcast(n)
+	}
+	t.Logf("the slow member was disconnected after %d broadcasts", n)
+	for range after {
+		broadcast(n)
+		n++
+	}
+	// The server closed the slow member's connection: reading drains what
+	// reached it and then ends.
+	slowConn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, slowConn); err != nil {
+		t.Fatalf("slow member: want the server to have closed the connection, got %v", err)
+	}
+}
+
+func TestChatThousandMembersEachReceiveOnce(t *testing.T) {
+	const n = 1000
+	_, chat, addr := chatServer(t, nil)
+	members := make([]*member, n)
+	var wg sync.WaitGroup
+	for i := range members {
+		members[i] = dialMember(t, addr)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			members[i].send("CHAT\n")
+		}()
+	}
+	wg.Wait()
+	for _, m := range members {
+		if line := m.next(10 * time.Second); !strings.HasPrefix(line, "client id: ") {
+			t.Fatalf("got %q, want the id line", line)
+		}
+	}
+	if got := chat.Broadcast("once"); got != n {
+		t.Fatalf("Broadcast reached %d members, want %d", got, n)
+	}
+	chat.Broadcast("END")
+	for i, m := range members {
+		if got := m.next(10 * time.Second); got != "once" {
+			t.Fatalf("member %d got %q, want once", i, got)
+		}
+		if got := m.next(10 * time.Second); got != "END" {
+			t.Fatalf("member %d got %q after the broadcast, want END: a broadcast arrived twice", i, got)
+		}
+	}
+}
