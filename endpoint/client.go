@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/gob"
 	"fmt"
 	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/endpoint-rpc/endpoint/codec"
 	"github.com/pkg/errors"
@@ -41,6 +43,13 @@ type Client struct {
 	pending []*call    // calls written and not yet answered, oldest first
 	err     error      // why the client stopped; nil while it works
 
+	// The gob session codec of typed calls, made on first use: enc and
+	// encBuf are used under sem, dec and decGR by readReplies only.
+	enc    *gob.Encoder
+	encBuf bytes.Buffer
+	dec    *gob.Decoder
+	decGR  codec.GobReader
+
 	readerDone chan struct{}
 }
 
@@ -71,7 +80,9 @@ type call struct {
 	command string
 	reply   string
 	err     error
-	state   atomic.Int32 // callWaiting, then callAnswered or callAbandoned
+	decode  func(*gob.Decoder) (any, error) // for typed calls: reads the reply value
+	value   any                             // the typed reply value
+	state   atomic.Int32                    // callWaiting, then callAnswered or callAbandoned
 	done    chan struct{}
 }
 
@@ -91,7 +102,8 @@ func (c *Client) Call(ctx context.Context, command string, lines ...string) (str
 			return "", errors.Wrapf(codec.ErrNewline, "endpoint: payload of %s", command)
 		}
 	}
-	return c.do(ctx, command, lines, nil)
+	reply, _, err := c.do(ctx, command, lines, nil, nil)
+	return reply, err
 }
 
 // CallGob sends the command with v as its payload, written as one
@@ -104,40 +116,76 @@ func (c *Client) CallGob(ctx context.Context, command string, v any) (string, er
 	if err := codec.EncodeGob(buf, v); err != nil {
 		return "", err
 	}
-	return c.do(ctx, command, nil, buf.Bytes())
+	reply, _, err := c.do(ctx, command, nil, buf.Bytes(), nil)
+	return reply, err
+}
+
+// CallTyped calls a typed command (see Typed): args is sent, and the reply
+// decoded, with the connection's gob session codec, which sends each type's
+// definition once per connection. An "ERR" reply is returned as a
+// *RemoteError. A value that gob cannot encode breaks the session stream, so
+// it fails the connection.
+func CallTyped[Resp any](ctx context.Context, c *Client, command string, args any) (*Resp, error) {
+	_, v, err := c.do(ctx, command, nil, nil, &typedCall{args: args, decode: decodeNew[Resp]})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Resp), nil
+}
+
+// typedCall is what a typed call adds to a request.
+type typedCall struct {
+	args   any
+	decode func(*gob.Decoder) (any, error)
+}
+
+// decodeNew reads a reply value into a new T: a fresh value, so that a caller
+// that has given up never sees it written.
+func decodeNew[T any](dec *gob.Decoder) (any, error) {
+	v := new(T)
+	return v, dec.Decode(v)
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// do writes one request and waits for its reply.
-func (c *Client) do(ctx context.Context, command string, lines []string, body []byte) (string, error) {
+// do writes one request and waits for its reply: a line, or for a typed call
+// the reply value.
+func (c *Client) do(ctx context.Context, command string, lines []string, body []byte, typed *typedCall) (string, any, error) {
 	if strings.ContainsAny(command, " \t\r\n") || command == "" {
-		return "", errors.Errorf("endpoint: invalid command name %q", command)
+		return "", nil, errors.Errorf("endpoint: invalid command name %q", command)
 	}
 	cl := callPool.Get().(*call)
 	cl.command = command
+	if typed != nil {
+		cl.decode = typed.decode
+	}
 	cl.state.Store(callWaiting)
-	if err := c.send(ctx, cl, lines, body); err != nil {
-		callPool.Put(cl)
-		return "", err
+	if err := c.send(ctx, cl, lines, body, typed); err != nil {
+		cl.recycle()
+		return "", nil, err
 	}
 	select {
 	case <-cl.done:
 	case <-ctx.Done():
 		if cl.state.CompareAndSwap(callWaiting, callAbandoned) {
-			return "", ctx.Err() // the reader recycles the call
+			return "", nil, ctx.Err() // the reader recycles the call
 		}
 		<-cl.done // answered meanwhile
 	}
-	reply, err := cl.reply, cl.err
-	cl.reply, cl.err = "", nil
+	reply, value, err := cl.reply, cl.value, cl.err
+	cl.recycle()
+	return reply, value, err
+}
+
+// recycle clears cl and returns it to the pool.
+func (cl *call) recycle() {
+	cl.reply, cl.value, cl.err, cl.decode = "", nil, nil, nil
 	callPool.Put(cl)
-	return reply, err
 }
 
 // send queues cl and writes its request. Requests go out in the order calls
 // are queued, which is the order replies come back in.
-func (c *Client) send(ctx context.Context, cl *call, lines []string, body []byte) error {
+func (c *Client) send(ctx context.Context, cl *call, lines []string, body []byte, typed *typedCall) error {
 	c.writers.Add(1)
 	select {
 	case c.sem <- struct{}{}:
@@ -151,13 +199,23 @@ func (c *Client) send(ctx context.Context, cl *call, lines []string, body []byte
 	defer func() { <-c.sem }()
 
 	c.mu.Lock()
-	if c.err != nil {
+	err := c.err
+	c.mu.Unlock()
+	if err == nil && typed != nil {
+		err = c.encodeTyped(typed.args)
+	}
+	if err != nil {
+		c.writers.Add(-1)
+		return err
+	}
+	// Queued before a byte is written: the reply may come as soon as it is.
+	c.mu.Lock()
+	if c.err != nil { // failed meanwhile, by the reader
 		err := c.err
 		c.mu.Unlock()
 		c.writers.Add(-1)
 		return err
 	}
-	// Queued before a byte is written: the reply may come as soon as it is.
 	c.pending = append(c.pending, cl)
 	c.mu.Unlock()
 
@@ -169,18 +227,38 @@ func (c *Client) send(ctx context.Context, cl *call, lines []string, body []byte
 		c.bw.WriteByte('\n')
 	}
 	c.bw.Write(body)
-	var err error
+	if typed != nil {
+		c.bw.Write(c.encBuf.Bytes())
+	}
 	if c.writers.Add(-1) == 0 {
 		err = c.bw.Flush()
 	}
 	if cut := finish(); err == nil && cut {
-		err = ctx.Err()
+		// ctx ended only after the request was written (or buffered)
+		// whole: the stream is intact, so lift the past deadline instead
+		// of failing every call on the connection.
+		c.conn.SetWriteDeadline(time.Time{})
 	}
 	if err != nil {
 		// A request may be half written: the stream is lost.
 		c.fail(c.broken("write to", err))
 	}
 	return nil // cl is answered by fail, or by its reply
+}
+
+// encodeTyped encodes args with the session encoder into encBuf. Once gob
+// has failed part-way, the session stream cannot be trusted: the client fails.
+func (c *Client) encodeTyped(args any) error {
+	if c.enc == nil {
+		c.enc = gob.NewEncoder(&c.encBuf)
+	}
+	c.encBuf.Reset()
+	if err := c.enc.Encode(args); err != nil {
+		err = fmt.Errorf("%w: encode %T: %v", ErrConnBroken, args, err)
+		c.fail(err)
+		return err
+	}
+	return nil
 }
 
 // flush writes out what earlier calls left buffered.
@@ -251,11 +329,33 @@ func (c *Client) readReplies(br *bufio.Reader) {
 		c.mu.Unlock()
 		if msg, ok := bytes.CutPrefix(line, []byte("ERR ")); ok {
 			cl.err = &RemoteError{Command: cl.command, Message: string(msg)}
-		} else {
+		} else if cl.decode == nil {
 			cl.reply = string(line)
+		} else if err := c.readValue(br, cl, line); err != nil {
+			cl.err = err
+			c.answer(cl)
+			c.fail(err)
+			return
 		}
 		c.answer(cl)
 	}
+}
+
+// readValue reads a typed call's reply value, after its "OK" line.
+func (c *Client) readValue(br *bufio.Reader, cl *call, line []byte) error {
+	if string(line) != "OK" {
+		return c.broken("unexpected reply from", fmt.Errorf("%.80q", line))
+	}
+	if c.dec == nil {
+		c.dec = gob.NewDecoder(&c.decGR)
+	}
+	c.decGR.R, c.decGR.N = br, DefaultMaxReplyBytes
+	v, err := cl.decode(c.dec)
+	if err != nil {
+		return c.broken("decode reply from", err)
+	}
+	cl.value = v
+	return nil
 }
 
 // answer wakes cl's caller, or recycles cl if its caller has gone.
@@ -264,8 +364,7 @@ func (c *Client) answer(cl *call) {
 		cl.done <- struct{}{}
 		return
 	}
-	cl.reply, cl.err = "", nil
-	callPool.Put(cl)
+	cl.recycle()
 }
 
 // fail stops the client with err: the connection is closed and every pending

@@ -36,9 +36,10 @@ type conn struct {
 	cancel     context.CancelFunc
 	br         *bufio.Reader
 	bw         *bufio.Writer
-	req        Request // reused for every request on the connection
-	stream     *Stream // set once a handler hijacks the connection
-	holdsSlot  bool    // the running handler holds a MaxHandlers slot
+	req        Request  // reused for every request on the connection
+	stream     *Stream  // set once a handler hijacks the connection
+	sess       *session // made by the first typed command
+	holdsSlot  bool     // the running handler holds a MaxHandlers slot
 	idle       time.Duration
 	armedAt    time.Time // when the deadline was last set
 
@@ -126,7 +127,7 @@ func (c *conn) serveOne() error {
 	// Dispatch.
 	r := c.e.lookup(name)
 	if r == nil {
-		r = c.e.lookup(bytes.ToUpper(name))
+		r = c.e.lookup(asciiUpper(name))
 	}
 	if r == nil {
 		return c.replyErr(fmt.Errorf("%w %q", ErrUnknownCommand, name))

@@ -146,6 +146,20 @@ func (e *Endpoint) lookup(name []byte) *route {
 	return r
 }
 
+// asciiUpper returns name with its ASCII letters upper-cased and every other
+// byte kept, so that names match without regard to ASCII case only (for
+// bytes.ToUpper, "pıng" would be PING).
+func asciiUpper(name []byte) []byte {
+	up := make([]byte, len(name))
+	for i, b := range name {
+		if 'a' <= b && b <= 'z' {
+			b -= 'a' - 'A'
+		}
+		up[i] = b
+	}
+	return up
+}
+
 // Commands returns the registered command names, sorted.
 func (e *Endpoint) Commands() []string {
 	e.init()

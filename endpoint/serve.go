@@ -210,11 +210,13 @@ func (e *Endpoint) Close() error {
 		return e.closeErr
 	}
 	e.closed = true
-	e.cancel()
 	e.closeErr = e.closeListenersLocked()
 	for c := range e.conns {
 		c.rwc.Close()
 	}
+	// Cancel handlers only once their connections are closed, so that none
+	// returns early enough to reply, or to let the next request be served.
+	e.cancel()
 	return e.closeErr
 }
 
