@@ -40,7 +40,7 @@ type Client struct {
 	cut    bool
 
 	mu      sync.Mutex // protects the following
-	pending []*call    // calls written and not yet answered, oldest first
+	pending callQueue  // calls written and not yet answered, oldest first
 	err     error      // why the client stopped; nil while it works
 
 	// The gob session codec of typed calls, made on first use: enc and
@@ -216,7 +216,7 @@ func (c *Client) send(ctx context.Context, cl *call, lines []string, body []byte
 		c.writers.Add(-1)
 		return err
 	}
-	c.pending = append(c.pending, cl)
+	c.pending.push(cl)
 	c.mu.Unlock()
 
 	finish := c.watchWrite(ctx)
@@ -318,14 +318,12 @@ func (c *Client) readReplies(br *bufio.Reader) {
 			return
 		}
 		c.mu.Lock()
-		if len(c.pending) == 0 {
+		cl := c.pending.pop()
+		if cl == nil {
 			c.mu.Unlock()
 			c.fail(c.broken("unexpected line from", fmt.Errorf("%.80q", line)))
 			return
 		}
-		cl := c.pending[0]
-		c.pending[0] = nil
-		c.pending = c.pending[1:]
 		c.mu.Unlock()
 		if msg, ok := bytes.CutPrefix(line, []byte("ERR ")); ok {
 			cl.err = &RemoteError{Command: cl.command, Message: string(msg)}
@@ -376,8 +374,10 @@ func (c *Client) fail(err error) {
 		return
 	}
 	c.err = err
-	pending := c.pending
-	c.pending = nil
+	var pending []*call
+	for cl := c.pending.pop(); cl != nil; cl = c.pending.pop() {
+		pending = append(pending, cl)
+	}
 	c.mu.Unlock()
 	c.conn.Close()
 	for _, cl := range pending {
@@ -392,4 +392,35 @@ func (c *Client) Close() error {
 	c.fail(ErrClientClosed)
 	<-c.readerDone
 	return nil
+}
+
+// callQueue is a FIFO of calls that reuses its backing array, so that a
+// steady stream of calls does not allocate.
+type callQueue struct {
+	calls []*call
+	head  int // calls[head:] are queued
+}
+
+func (q *callQueue) push(cl *call) {
+	if q.head > 0 && len(q.calls) == cap(q.calls) {
+		// Full at the back but free at the front: slide down.
+		n := copy(q.calls, q.calls[q.head:])
+		clear(q.calls[n:])
+		q.calls, q.head = q.calls[:n], 0
+	}
+	q.calls = append(q.calls, cl)
+}
+
+// pop returns the oldest call, or nil.
+func (q *callQueue) pop() *call {
+	if q.head == len(q.calls) {
+		return nil
+	}
+	cl := q.calls[q.head]
+	q.calls[q.head] = nil
+	q.head++
+	if q.head == len(q.calls) {
+		q.calls, q.head = q.calls[:0], 0
+	}
+	return cl
 }

@@ -140,17 +140,24 @@ func (c *conn) serveOne() error {
 
 	// Reply: a handler's error becomes its one-line ERR reply; after a
 	// protocol error or a panic the connection closes.
-	var pe *ProtocolError
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, errPanicked):
 		return err
-	case errors.As(err, &pe):
+	case isProtocolError(err):
 		c.replyErr(err)
 		return err
 	}
 	return c.replyErr(err)
+}
+
+// isProtocolError reports whether err wraps a *ProtocolError. It is a
+// function of its own so that the target of errors.As is allocated only on
+// the error path.
+func isProtocolError(err error) bool {
+	var pe *ProtocolError
+	return errors.As(err, &pe)
 }
 
 // endStream ends a hijacked connection once its handler has returned: the
