@@ -41,7 +41,10 @@ type conn struct {
 	sess       *session // made by the first typed command
 	holdsSlot  bool     // the running handler holds a MaxHandlers slot
 	idle       time.Duration
-	armedAt    time.Time // when the deadline was last set
+	// waitReadable waits for input without a buffer (see waitIdle); nil
+	// where the connection is not a socket.
+	waitReadable func() error
+	armedAt      time.Time // when the deadline was last set
 
 	// mu protects the following against Shutdown; the connection's own
 	// goroutine, the only writer, reads state without it.
@@ -60,9 +63,9 @@ const bufSize = 4096
 func newConn(e *Endpoint, rwc net.Conn) *conn {
 	c := &conn{e: e, rwc: rwc, remoteAddr: rwc.RemoteAddr().String(), idle: e.idleTimeout()}
 	c.ctx, c.cancel = context.WithCancel(e.ctx)
-	c.br = bufio.NewReaderSize(connReader{c}, bufSize)
-	c.bw = bufio.NewWriterSize(rwc, bufSize)
-	c.req = Request{RemoteAddr: c.remoteAddr, RW: bufio.NewReadWriter(c.br, c.bw), c: c}
+	c.req = Request{RemoteAddr: c.remoteAddr, RW: new(bufio.ReadWriter), c: c}
+	c.waitReadable = readinessWaiter(rwc)
+	c.takeBuffers()
 	return c
 }
 
@@ -108,10 +111,15 @@ func (c *conn) serveOne() error {
 	// Read the command line, skipping blank lines.
 	var name []byte
 	for len(name) == 0 {
+		c.arm(false)
 		if !c.lineBuffered() {
 			c.setIdle()
+			if c.br.Buffered() == 0 {
+				if err := c.waitIdle(); err != nil {
+					return err
+				}
+			}
 		}
-		c.arm(false)
 		line, err := codec.ReadLine(c.br, c.e.maxLine())
 		if err != nil {
 			if errors.Is(err, codec.ErrLineTooLong) {
@@ -287,6 +295,7 @@ var aLongTimeAgo = time.Unix(1, 0)
 func (c *conn) close() {
 	c.bw.Flush()
 	c.rwc.Close()
+	c.dropBuffers()
 	c.cancel()
 	c.e.forget(c)
 }
