@@ -61,7 +61,7 @@ type conn struct {
 const bufSize = 4096
 
 func newConn(e *Endpoint, rwc net.Conn) *conn {
-	c := &conn{e: e, rwc: rwc, remoteAddr: rwc.RemoteAddr().String(), idle: e.idleTimeout()}
+	c := &conn{e: e, rwc: rwc, remoteAddr: e.remoteID(rwc), idle: e.idleTimeout()}
 	c.ctx, c.cancel = context.WithCancel(e.ctx)
 	c.req = Request{RemoteAddr: c.remoteAddr, RW: new(bufio.ReadWriter), c: c}
 	c.waitReadable = readinessWaiter(rwc)
@@ -78,12 +78,7 @@ func (c *conn) serve() {
 	for err == nil {
 		err = c.serveOne()
 	}
-	c.close()
-	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, errDrained) || errors.Is(err, errHijackEnded) {
-		log.Info("connection closed", "remote", c.remoteAddr)
-	} else {
-		log.Info("connection closed", "remote", c.remoteAddr, "reason", err)
-	}
+	c.close(err)
 }
 
 func (c *conn) greet() error {
@@ -291,13 +286,23 @@ func (c *conn) wakeForShutdown() {
 
 var aLongTimeAgo = time.Unix(1, 0)
 
-// close flushes what is buffered, closes the socket and forgets the connection.
-func (c *conn) close() {
+// close flushes what is buffered, closes the socket, forgets the connection
+// and logs why it closed.
+func (c *conn) close(why error) {
 	c.bw.Flush()
 	c.rwc.Close()
 	c.dropBuffers()
 	c.cancel()
-	c.e.forget(c)
+	c.e.forget(c, func() {
+		// Logged before Shutdown can see the connection gone, so that a
+		// program exiting after Shutdown never loses the line.
+		switch {
+		case errors.Is(why, io.EOF), errors.Is(why, net.ErrClosed), errors.Is(why, errDrained), errors.Is(why, errHijackEnded):
+			c.e.logger().Info("connection closed", "remote", c.remoteAddr)
+		default:
+			c.e.logger().Info("connection closed", "remote", c.remoteAddr, "reason", why)
+		}
+	})
 }
 
 // connReader is what the connection's bufio.Reader reads from. Once the

@@ -74,6 +74,8 @@ type Endpoint struct {
 	connWG     sync.WaitGroup
 	closeErr   error
 	closed     bool
+
+	unnamed atomic.Uint64 // peers named "unix-N" so far
 }
 
 // route is a registered command: the name is kept here so that dispatch can

@@ -31,7 +31,9 @@ func (f HandlerFunc) ServeCommand(ctx context.Context, req *Request) error {
 type Request struct {
 	// Command is the command's registered name.
 	Command string
-	// RemoteAddr is the client's address as the endpoint sees it.
+	// RemoteAddr is the client's address as the endpoint sees it, such as
+	// "127.0.0.1:50000"; a client with no address (a unix socket client,
+	// usually) is named "unix-N", unique within the endpoint's run.
 	RemoteAddr string
 	// RW reads the request's payload and buffers its reply. Read from it only
 	// through the bounded readers (ReadLine, DecodeGob, or a reader of your own

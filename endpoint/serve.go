@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/pkg/errors"
@@ -130,12 +131,25 @@ func (e *Endpoint) refuse(rwc net.Conn) {
 	rwc.Close()
 }
 
-// forget removes a closed connection.
-func (e *Endpoint) forget(c *conn) {
+// forget removes a closed connection, then calls last before Shutdown can
+// learn that it is gone.
+func (e *Endpoint) forget(c *conn, last func()) {
 	e.mu.Lock()
 	delete(e.conns, c)
 	e.mu.Unlock()
+	last()
 	e.connWG.Done()
+}
+
+// remoteID names a connection's peer: its address, or for a peer with no
+// address (a unix socket client, usually) "unix-N", unique within the run.
+func (e *Endpoint) remoteID(rwc net.Conn) string {
+	if a := rwc.RemoteAddr(); a != nil {
+		if s := a.String(); s != "" && s != "@" {
+			return s
+		}
+	}
+	return "unix-" + strconv.FormatUint(e.unnamed.Add(1), 10)
 }
 
 func (e *Endpoint) trackListener(l *net.Listener, add bool) bool {

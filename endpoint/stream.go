@@ -44,8 +44,8 @@ func newStream(c *conn) *Stream {
 	return s
 }
 
-// RemoteAddr is the peer's address as the endpoint sees it; for a unix socket
-// it is usually empty.
+// RemoteAddr is the peer's address as the endpoint sees it, as in
+// Request.RemoteAddr.
 func (s *Stream) RemoteAddr() string { return s.c.remoteAddr }
 
 // Send queues line to be written to the peer, followed by "\n". It never

@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
-	"strconv"
 	"sync"
 
 	"github.com/endpoint-rpc/endpoint/codec"
@@ -16,7 +14,7 @@ import (
 
 // Chat serves CHAT: the connection joins a chat room for the rest of its
 // life. The member is first sent "client id: ID", ID being its remote address
-// (IP:PORT), or "unix-N" for a unix socket. Each later line it writes goes to
+// as the endpoint names it (IP:PORT, or "unix-N" for a unix socket client). Each later line it writes goes to
 // every other member as "(ID) text"; the sender gets no copy and empty lines
 // are dropped. "/mute" makes the member's lines counted but not delivered,
 // "/unmute" ends that, and "/quit" closes the connection.
@@ -26,9 +24,8 @@ import (
 type Chat struct {
 	room endpoint.Room
 
-	mu      sync.Mutex // protects the following
+	mu      sync.Mutex // protects members
 	members []*MemberStats
-	unixSeq int
 }
 
 // MemberStats are one chat member's figures for the run.
@@ -82,15 +79,10 @@ func (ch *Chat) ServeCommand(_ context.Context, req *endpoint.Request) error {
 	}
 }
 
-// join records a new member and names it.
-func (ch *Chat) join(remote string) *MemberStats {
+// join records a new member.
+func (ch *Chat) join(id string) *MemberStats {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	id := remote
-	if _, _, err := net.SplitHostPort(remote); err != nil {
-		ch.unixSeq++
-		id = "unix-" + strconv.Itoa(ch.unixSeq)
-	}
 	m := &MemberStats{ID: id}
 	ch.members = append(ch.members, m)
 	return m

@@ -334,3 +334,40 @@ func TestChatThousandMembersEachReceiveOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestChatUnixSocketMembersGetRunUniqueIDs(t *testing.T) {
+	e := &endpoint.Endpoint{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	handlers.Register(e)
+	path := t.TempDir() + "/chat.sock"
+	l, err := endpoint.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go e.Serve(l)
+	t.Cleanup(func() { e.Close() })
+	join := func() (net.Conn, *bufio.Reader, string) {
+		conn, err := net.Dial("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		io.WriteString(conn, "CHAT\n")
+		r := bufio.NewReader(conn)
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		line, err := r.ReadString('\n')
+		id, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), "client id: ")
+		if err != nil || !ok || !strings.HasPrefix(id, "unix-") {
+			t.Fatalf("join line %q, %v; want client id: unix-N", line, err)
+		}
+		return conn, r, id
+	}
+	a, _, idA := join()
+	_, rb, idB := join()
+	if idA == idB {
+		t.Fatalf("two unix members share the id %q", idA)
+	}
+	io.WriteString(a, "over a unix socket\n")
+	if line, _ := rb.ReadString('\n'); line != "("+idA+") over a unix socket\n" {
+		t.Fatalf("got %q", line)
+	}
+}

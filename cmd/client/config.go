@@ -1,0 +1,89 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/pkg/errors"
+)
+
+// defaultTimeout bounds a whole run unless -timeout says otherwise.
+const defaultTimeout = 10 * time.Second
+
+// config is what the command line asks for.
+type config struct {
+	network string
+	connect string        // as given; see dialAddress
+	timeout time.Duration // 0: no bound
+	command []string      // NAME [TEXT...]; empty for the default requests
+}
+
+// errUsage reports a command line that parseFlags has already explained on
+// standard error.
+var errUsage = errors.New("usage error")
+
+// parseFlags parses the command line. On a bad command line it prints why to
+// stderr and returns an error: flag.ErrHelp when help was asked for, errUsage
+// otherwise.
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	cfg := new(config)
+	fs := flag.NewFlagSet("client", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: client [flags] [NAME [TEXT...]]\n\n"+
+			"With no arguments, sends a STRING and a GOB request and prints both replies.\n"+
+			"With arguments, sends command NAME with the TEXT words as its payload line\n"+
+			"and prints the reply. Exits 1 when a reply is an ERR line.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.network, "network", "tcp", "`network` to dial: tcp or unix (tcp4 and tcp6 also work)")
+	fs.StringVar(&cfg.connect, "connect", "localhost", "`address` of the endpoint: HOST (port 61000), HOST:PORT, ::1, [::1]:PORT; for unix, the socket's path")
+	fs.DurationVar(&cfg.timeout, "timeout", defaultTimeout, "bound on the whole run, connecting included (`duration`); 0 means no bound")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, errUsage // fs has printed the error and the usage
+	}
+	cfg.command = fs.Args()
+	connectSet := false
+	fs.Visit(func(f *flag.Flag) { connectSet = connectSet || f.Name == "connect" })
+	if err := cfg.check(connectSet); err != nil {
+		fmt.Fprintf(stderr, "client: %v (run client -h for usage)\n", err)
+		return nil, errUsage
+	}
+	return cfg, nil
+}
+
+// check validates the configuration.
+func (cfg *config) check(connectSet bool) error {
+	switch cfg.network {
+	case "tcp", "tcp4", "tcp6":
+	case "unix":
+		if !connectSet {
+			return errors.New("-network unix needs -connect PATH, the socket's path")
+		}
+	default:
+		return errors.Errorf("-network must be tcp or unix, not %q", cfg.network)
+	}
+	switch {
+	case cfg.connect == "":
+		return errors.New("-connect must not be empty")
+	case cfg.timeout < 0:
+		return errors.Errorf("-timeout must not be negative, not %v", cfg.timeout)
+	}
+	if len(cfg.command) > 0 {
+		if name := cfg.command[0]; name == "" || strings.ContainsAny(name, " \t\r\n") {
+			return errors.Errorf("command name %q is empty or has spaces in it", name)
+		}
+		for _, w := range cfg.command[1:] {
+			if strings.ContainsAny(w, "\r\n") {
+				return errors.Errorf("TEXT %q has a line break in it: the payload is one line", w)
+			}
+		}
+	}
+	return nil
+}

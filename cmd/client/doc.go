@@ -1,0 +1,45 @@
+// Command client calls an endpoint (see cmd/endpoint and PROTOCOL.md).
+//
+// # Usage
+//
+//	client [flags] [NAME [TEXT...]]
+//
+// With no arguments it sends a STRING request and a GOB request (a nested
+// value) and prints both replies, one per line:
+//
+//	$ client -connect localhost
+//	OK hello from cmd/client
+//	OK N=42 S="outer"
+//
+// With arguments it sends the command NAME with the TEXT words, joined by
+// spaces, as its one payload line (no payload line when there is no TEXT), and
+// prints the reply line:
+//
+//	$ client PING
+//	PONG
+//	$ client STRING hello world
+//	OK hello world
+//	$ client NOPE
+//	ERR unknown command "NOPE"
+//
+// # Flags
+//
+//	-connect ADDR    where the endpoint is (default localhost): HOST dials
+//	                 HOST:61000, HOST:PORT that port; IPv6 literals may be
+//	                 bare (::1) or bracketed ([::1], [::1]:PORT). With -network
+//	                 unix, ADDR is the socket's path, and is required.
+//	-network NAME    tcp (the default) or unix; tcp4 and tcp6 also work
+//	-timeout D       bound on the whole run, connecting included (default 10s);
+//	                 0 means no bound
+//
+// The client reads one reply line per request, so it does not suit an
+// endpoint run with -greeting, whose greeting it would take for a reply.
+//
+// # Exit status
+//
+// 0 when every reply is a success, 1 when a reply is an ERR line (printed to
+// standard output as the server sent it), and 2 when the command line is wrong
+// or when the endpoint cannot be reached, the connection breaks or the timeout
+// passes: then one line naming the address and the cause goes to standard
+// error.
+package main

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/endpoint-rpc/endpoint/endpoint"
+	"github.com/endpoint-rpc/endpoint/handlers"
+	"github.com/pkg/errors"
+)
+
+// defaultShutdownTimeout bounds how long shutdown waits for requests in flight.
+const defaultShutdownTimeout = 10 * time.Second
+
+// config is what the command line asks for.
+type config struct {
+	network         string
+	addr            string
+	maxLine         int
+	maxPayload      int64
+	idleTimeout     time.Duration // 0: no idle timeout
+	maxConns        int           // 0: no limit
+	maxHandlers     int           // 0: no bound
+	shutdownTimeout time.Duration
+	logFile         string // "": standard error
+	greeting        string // "": none
+}
+
+// errUsage reports a command line that parseFlags has already explained on
+// standard error.
+var errUsage = errors.New("usage error")
+
+// parseFlags parses the command line. On a bad command line it prints why to
+// stderr and returns an error: flag.ErrHelp when help was asked for, errUsage
+// otherwise.
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	cfg := new(config)
+	fs := flag.NewFlagSet("endpoint", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: endpoint [flags]\n\nServes the endpoint wire protocol until SIGINT or SIGTERM.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.network, "network", "tcp", "`network` to listen on: tcp or unix (tcp4 and tcp6 also work)")
+	fs.StringVar(&cfg.addr, "addr", "", "`address` to listen on (default \":"+endpoint.DefaultPort+"\" for tcp); for unix, the socket's path (required)")
+	fs.IntVar(&cfg.maxLine, "max-line", endpoint.DefaultMaxLineBytes, "longest command or payload line, in `bytes`")
+	fs.Int64Var(&cfg.maxPayload, "max-payload", endpoint.DefaultMaxPayloadBytes, "largest GOB payload, in `bytes`")
+	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", endpoint.DefaultIdleTimeout, "close a connection that is silent, or slow to send a request, for this `duration`; 0 disables it")
+	fs.IntVar(&cfg.maxConns, "max-conns", endpoint.DefaultMaxConns, "`number` of connections served at once; more are refused with an ERR line; 0 means no limit")
+	fs.IntVar(&cfg.maxHandlers, "max-handlers", 0, "`number` of handlers run at once across all connections; requests wait for a slot; 0 means no bound")
+	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "at shutdown, how long (`duration`) to wait for requests in flight before closing their connections")
+	fs.StringVar(&cfg.logFile, "log", "", "append log lines to `file` (default: standard error)")
+	fs.StringVar(&cfg.greeting, "greeting", "", "a line of `text` sent to every new connection before anything else (default: none)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, errUsage // fs has printed the error and the usage
+	}
+	if err := cfg.check(fs.Args()); err != nil {
+		fmt.Fprintf(stderr, "endpoint: %v (run endpoint -h for usage)\n", err)
+		return nil, errUsage
+	}
+	return cfg, nil
+}
+
+// check validates the configuration and fills in the default address.
+func (cfg *config) check(rest []string) error {
+	switch {
+	case len(rest) > 0:
+		return errors.Errorf("unexpected argument %q", rest[0])
+	case cfg.maxLine <= 0:
+		return errors.Errorf("-max-line must be positive, not %d", cfg.maxLine)
+	case cfg.maxPayload <= 0:
+		return errors.Errorf("-max-payload must be positive, not %d", cfg.maxPayload)
+	case cfg.idleTimeout < 0:
+		return errors.Errorf("-idle-timeout must not be negative, not %v", cfg.idleTimeout)
+	case cfg.maxConns < 0:
+		return errors.Errorf("-max-conns must not be negative, not %d", cfg.maxConns)
+	case cfg.maxHandlers < 0:
+		return errors.Errorf("-max-handlers must not be negative, not %d", cfg.maxHandlers)
+	case cfg.shutdownTimeout < 0:
+		return errors.Errorf("-shutdown-timeout must not be negative, not %v", cfg.shutdownTimeout)
+	case strings.ContainsAny(cfg.greeting, "\r\n"):
+		return errors.New("-greeting must be one line")
+	}
+	switch cfg.network {
+	case "tcp", "tcp4", "tcp6":
+		if cfg.addr == "" {
+			cfg.addr = ":" + endpoint.DefaultPort
+		}
+	case "unix":
+		if cfg.addr == "" {
+			return errors.New("-network unix needs -addr PATH, the socket's path")
+		}
+	default:
+		return errors.Errorf("-network must be tcp or unix, not %q", cfg.network)
+	}
+	return nil
+}
+
+// newEndpoint returns an endpoint configured as cfg says, logging to logger,
+// with the built-in commands registered, and its chat room.
+func (cfg *config) newEndpoint(logger *slog.Logger) (*endpoint.Endpoint, *handlers.Chat) {
+	e := &endpoint.Endpoint{
+		MaxLineBytes:    cfg.maxLine,
+		MaxPayloadBytes: cfg.maxPayload,
+		IdleTimeout:     cfg.idleTimeout,
+		MaxConns:        cfg.maxConns,
+		MaxHandlers:     cfg.maxHandlers,
+		Greeting:        cfg.greeting,
+		Logger:          logger,
+	}
+	// The endpoint reads zero as "the default" and a negative value as "none".
+	if cfg.idleTimeout == 0 {
+		e.IdleTimeout = -1
+	}
+	if cfg.maxConns == 0 {
+		e.MaxConns = -1
+	}
+	return e, handlers.Register(e)
+}
