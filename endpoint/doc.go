@@ -1,0 +1,59 @@
+// Package endpoint is a small, fast command-dispatch RPC framework over TCP
+// and unix sockets: an [Endpoint] that serves named commands, and a [Client]
+// that calls them.
+//
+// # The wire
+//
+// A request is a command name on one line, then whatever payload the command
+// defines; every request gets exactly one reply, in order, and a reply that
+// begins with "ERR " is an error. Clients may pipeline. A person can speak it
+// with nc:
+//
+//	$ nc 127.0.0.1 61000
+//	HELP
+//	commands: CHAT GOB HELP PING STRING
+//	PING
+//	PONG
+//	STRING
+//	hello, endpoint
+//	OK hello, endpoint
+//	NOPE
+//	ERR unknown command "NOPE"
+//
+// # Serving
+//
+// Register handlers with [Endpoint.Handle] or [Endpoint.HandleFunc] (also
+// while serving), then call [Endpoint.Serve] with a listener, or
+// [Endpoint.ListenAndServe]. A handler reads its payload from the request's
+// *bufio.ReadWriter, through the bounded readers [Request.ReadLine],
+// [Request.DecodeGob] or [Request.DecodeSession], and writes one reply; an
+// error it returns becomes the one-line "ERR" reply. The endpoint flushes
+// replies when it would otherwise wait for input, so a pipelined batch costs
+// one write. [Endpoint.Shutdown] stops gracefully; [Endpoint.Close] at once.
+//
+// # Limits
+//
+// Every read is bounded: command and payload lines by
+// [Endpoint.MaxLineBytes], gob payloads by [Endpoint.MaxPayloadBytes], time
+// by [Endpoint.IdleTimeout], connections by [Endpoint.MaxConns], running
+// handlers by [Endpoint.MaxHandlers]. Bad input gets an "ERR" line; where the
+// stream cannot be trusted after it (a [ProtocolError]), the connection is
+// closed too. A panicking handler is recovered and logged. Nothing of this
+// touches the other connections.
+//
+// # Calling
+//
+// [Dial] returns a [Client] that many goroutines may share: their calls are
+// pipelined on the one connection. [Client.Call] sends line commands,
+// [Client.CallGob] a self-describing gob value, and [CallTyped] a typed
+// command served by a [Typed] handler, whose gob session codec sends each
+// type's definition once per connection. An "ERR" reply is a [*RemoteError].
+//
+// # Pushing
+//
+// A handler can take its connection over with [Request.Hijack], which returns
+// a [Stream]: lines can then be sent to it from anywhere with [Stream.Send],
+// which never blocks, and a [Room] broadcasts to many Streams. A peer that
+// does not read fast enough is disconnected rather than allowed to stall
+// anyone else.
+package endpoint

@@ -1,0 +1,31 @@
+package endpoint_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestREADMEEmbeddingExample checks that README.md shows, to the letter, the
+// program in example_embed_test.go, which go test compiles and runs: the
+// README's code cannot rot.
+func TestREADMEEmbeddingExample(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("example_embed_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(readme), "<!-- embed example: endpoint/example_embed_test.go -->\n```go\n")
+	if !ok {
+		t.Fatal("README.md has no embedding example block")
+	}
+	block, _, _ = strings.Cut(block, "```\n")
+	_, body, _ := strings.Cut(string(src), "// README begins\n")
+	body, _, _ = strings.Cut(body, "// README ends\n")
+	if block != body {
+		t.Fatalf("README.md's embedding example differs from example_embed_test.go:\nREADME:\n%s\nexample:\n%s", block, body)
+	}
+}
