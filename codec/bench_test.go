@@ -89,4 +89,3 @@ func BenchmarkDecodeGob(b *testing.B) {
 		}
 	}
 }
-

@@ -2,7 +2,6 @@ package codec
 
 import (
 	"bufio"
-	"bytes"
 	"io"
 	"strings"
 
@@ -74,8 +73,16 @@ func partial(read []byte, err error) error {
 // TrimCommand trims the spaces, tabs and "\r" around a command name, as the
 // protocol allows. It does not allocate.
 func TrimCommand(line []byte) []byte {
-	return bytes.Trim(line, " \t\r")
+	for len(line) > 0 && isCommandSpace(line[0]) {
+		line = line[1:]
+	}
+	for len(line) > 0 && isCommandSpace(line[len(line)-1]) {
+		line = line[:len(line)-1]
+	}
+	return line
 }
+
+func isCommandSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' }
 
 // WriteLine writes s and a "\n" to w. It fails with ErrNewline, writing nothing,
 // when s contains a newline. The text is buffered; the caller flushes.

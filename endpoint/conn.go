@@ -7,24 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"runtime/debug"
 	"sync"
-	"syscall"
+	"sync/atomic"
 	"time"
 
 	"github.com/endpoint-rpc/endpoint/codec"
 	"github.com/pkg/errors"
-)
-
-// connState is where a connection is in its life; Shutdown reads it to decide
-// whether the connection may be woken (idle) or must be waited for (active).
-type connState int
-
-const (
-	stateIdle     connState = iota // waiting for a command line, nothing buffered
-	stateActive                    // reading, serving or replying to a request
-	stateHijacked                  // taken over by a handler for its whole life
 )
 
 // A conn is the server side of one connection.
@@ -44,13 +33,17 @@ type conn struct {
 	// waitReadable waits for input without a buffer (see waitIdle); nil
 	// where the connection is not a socket.
 	waitReadable func() error
-	armedAt      time.Time // when the deadline was last set
 
-	// mu protects the following against Shutdown; the connection's own
-	// goroutine, the only writer, reads state without it.
+	// Deadlines (see deadline.go); only the connection's goroutine uses them.
+	deadline time.Time // the one set on the socket; zero: none set
+	lastRead time.Time // when the latest read from the socket began
+	reqStart time.Time // when the request being served began, near enough
+
+	// state is where the connection is in its life (see state.go). mu is
+	// held by Shutdown while it wakes the connection, and guards stream's
+	// being set, against Shutdown.
+	state atomic.Int32
 	mu    sync.Mutex
-	state connState
-	woken bool // Shutdown set a past read deadline to wake an idle read
 
 	// draining is set once the endpoint shuts down: the connection then
 	// serves only requests that have already reached it. Only the
@@ -85,7 +78,7 @@ func (c *conn) greet() error {
 	if c.e.Greeting == "" {
 		return nil
 	}
-	c.arm(true)
+	c.armFor(time.Now())
 	if err := codec.WriteLine(c.bw, c.e.Greeting); err != nil {
 		return err
 	}
@@ -106,7 +99,6 @@ func (c *conn) serveOne() error {
 	// Read the command line, skipping blank lines.
 	var name []byte
 	for len(name) == 0 {
-		c.arm(false)
 		if !c.lineBuffered() {
 			c.setIdle()
 			if c.br.Buffered() == 0 {
@@ -125,7 +117,6 @@ func (c *conn) serveOne() error {
 		name = codec.TrimCommand(line)
 	}
 	c.setActive()
-	c.arm(false)
 
 	// Dispatch.
 	r := c.e.lookup(name)
@@ -223,68 +214,12 @@ func (c *conn) replyErr(err error) error {
 	return codec.WriteLine(c.bw, errLine(err))
 }
 
-// arm sets the connection's deadline IdleTimeout ahead. Setting a deadline
-// costs more than a request, so a deadline set less than 1/64 of the timeout
-// ago is kept unless force is set.
-func (c *conn) arm(force bool) {
-	if c.idle <= 0 {
-		return
-	}
-	now := time.Now()
-	if !force && now.Sub(c.armedAt) < c.idle/64 {
-		return
-	}
-	c.armedAt = now
-	c.rwc.SetDeadline(now.Add(c.idle))
-}
-
 // lineBuffered reports whether a whole line is already buffered, so that
 // reading it cannot block.
 func (c *conn) lineBuffered() bool {
 	b, _ := c.br.Peek(c.br.Buffered())
 	return bytes.IndexByte(b, '\n') >= 0
 }
-
-// setIdle marks the connection as waiting for a command line. If the endpoint
-// is shutting down, the connection drains: it serves what has already arrived
-// and then closes.
-func (c *conn) setIdle() {
-	c.mu.Lock()
-	c.state = stateIdle
-	if c.e.inShutdown.Load() {
-		c.draining = true
-	}
-	c.mu.Unlock()
-}
-
-// setActive marks the connection as serving a request. If Shutdown woke it
-// with a past deadline, the deadline is set afresh for the request.
-func (c *conn) setActive() {
-	c.mu.Lock()
-	c.state = stateActive
-	if c.woken {
-		c.woken = false
-		c.armedAt = time.Time{}
-	}
-	c.mu.Unlock()
-}
-
-// wakeForShutdown makes an idle connection's blocked read return, so that it
-// notices the shutdown; a hijacked connection is closed outright.
-func (c *conn) wakeForShutdown() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	switch c.state {
-	case stateIdle:
-		c.woken = true
-		c.rwc.SetReadDeadline(aLongTimeAgo)
-	case stateHijacked:
-		c.cancel()
-		c.stream.close(false)
-	}
-}
-
-var aLongTimeAgo = time.Unix(1, 0)
 
 // close flushes what is buffered, closes the socket, forgets the connection
 // and logs why it closed.
@@ -303,53 +238,4 @@ func (c *conn) close(why error) {
 			c.e.logger().Info("connection closed", "remote", c.remoteAddr, "reason", why)
 		}
 	})
-}
-
-// connReader is what the connection's bufio.Reader reads from. Once the
-// connection drains, a read for a command line does not block: it returns what
-// has already arrived, or errDrained, so that requests already sent are served
-// and then the connection closes. A payload read still blocks, within the
-// deadline, since its command line has arrived and must be answered.
-type connReader struct{ c *conn }
-
-func (r connReader) Read(p []byte) (int, error) {
-	c := r.c
-	// bufio calls Read only when it has no input left to give: write out the
-	// replies buffered so far before waiting for more.
-	if c.stream == nil && c.bw.Buffered() > 0 {
-		if err := c.bw.Flush(); err != nil {
-			return 0, err
-		}
-	}
-	if c.draining && c.state == stateIdle {
-		return r.readNow(p)
-	}
-	n, err := c.rwc.Read(p)
-	if err != nil && c.state == stateIdle && c.e.inShutdown.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
-		// Woken by Shutdown: take what has arrived, without blocking.
-		c.draining = true
-		return r.readNow(p)
-	}
-	return n, err
-}
-
-// readNow reads what has already arrived, without blocking.
-func (r connReader) readNow(p []byte) (int, error) {
-	sc, ok := r.c.rwc.(syscall.Conn)
-	if !ok {
-		return 0, errDrained
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return 0, errDrained
-	}
-	var n int
-	var rerr error
-	if err := raw.Control(func(fd uintptr) { n, rerr = syscall.Read(int(fd), p) }); err != nil {
-		return 0, errDrained
-	}
-	if rerr != nil || n <= 0 {
-		return 0, errDrained
-	}
-	return n, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"time"
 )
 
 // An idle connection holds no buffers: while it waits for its next command
@@ -45,6 +46,9 @@ func (c *conn) waitIdle() error {
 		return err
 	}
 	c.dropBuffers()
+	now := time.Now()
+	c.armFor(now)
+	c.lastRead = now
 	err := c.waitReadable()
 	c.takeBuffers()
 	if err != nil && c.e.inShutdown.Load() && errors.Is(err, os.ErrDeadlineExceeded) {

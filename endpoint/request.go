@@ -54,8 +54,9 @@ func (r *Request) Hijack() *Stream {
 	c.bw.Flush() // the handler's writes so far go out before any pushed line
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.state = stateHijacked
+	c.state.Store(stateHijacked)
 	c.rwc.SetDeadline(time.Time{})
+	c.deadline = time.Time{}
 	c.stream = newStream(c)
 	if c.e.inShutdown.Load() {
 		c.stream.close(false)
