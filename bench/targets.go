@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+)
+
+// servers are the server programs a target can run, each in its own process
+// (see serveMain). A server serves on l until stop is called.
+var servers = map[string]func(l net.Listener) (stop func(), err error){
+	"endpoint": serveEndpoint,
+	"raw":      serveRaw,
+	"netrpc":   serveNetRPC,
+	"grpc":     serveGRPC,
+}
+
+// A Target is one row of the results: a server, run in its own process, and
+// the client that drives it.
+type Target struct {
+	Name   string // the row's name
+	Server string // a key of servers
+	About  string // what the row measures, for -help
+	// Dial opens one client connection to the server at addr.
+	Dial func(ctx context.Context, addr string) (Conn, error)
+	// Workloads, if not nil, are the only workloads the target takes part
+	// in; nil means all of them.
+	Workloads []string
+}
+
+// Supports reports whether t takes part in the workload w.
+func (t *Target) Supports(w string) bool {
+	return t.Workloads == nil || slices.Contains(t.Workloads, w)
+}
+
+// allTargets are the rows, in the order of the table.
+//
+// A variant is a few lines here. When the library gains its session-gob
+// command, add a Conn whose Gob method keeps one gob.Encoder and Decoder for
+// the connection's life, and a row such as
+//
+//	{Name: "endpoint-sgob", Server: "endpoint", Dial: dialSessionGob,
+//		Workloads: []string{"gob"}, About: "..."},
+//
+// and the gob workload, table, ratios, goals and chart pick it up.
+var allTargets = []*Target{
+	{Name: "endpoint", Server: "endpoint", Dial: dialWire,
+		About: "this library (Endpoint + handlers.Register), driven by the load generator's wire client"},
+	{Name: "endpoint-client", Server: "endpoint", Dial: dialEndpointClient,
+		Workloads: []string{"seq", "conc", "pipe", "gob"},
+		About:     "the same server, driven by the library's own endpoint.Client"},
+	{Name: "raw", Server: "raw", Dial: dialWire,
+		About: "plain bufio STRING and GOB on the same wire, the same wire client: the protocol's limit"},
+	{Name: "netrpc", Server: "netrpc", Dial: dialNetRPC,
+		About: "net/rpc with its gob codec (one encoder per connection), rpc.Client"},
+	{Name: "grpc", Server: "grpc", Dial: dialGRPC,
+		About: "gRPC-go unary calls, protobuf wire format by hand, grpc.ClientConn"},
+}
+
+// selectTargets returns the targets named in the comma-separated list, in
+// table order.
+func selectTargets(list string) ([]*Target, error) {
+	names, err := splitList(list, "target", func(n string) bool {
+		return slices.ContainsFunc(allTargets, func(t *Target) bool { return t.Name == n })
+	})
+	if err != nil {
+		return nil, err
+	}
+	var ts []*Target
+	for _, t := range allTargets {
+		if slices.Contains(names, t.Name) {
+			ts = append(ts, t)
+		}
+	}
+	return ts, nil
+}
+
+// splitList splits a comma-separated list and checks every name with known.
+func splitList(list, what string, known func(string) bool) ([]string, error) {
+	var names []string
+	for _, n := range strings.Split(list, ",") {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		if !known(n) {
+			return nil, fmt.Errorf("unknown %s %q", what, n)
+		}
+		names = append(names, n)
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("no %s given", what)
+	}
+	return names, nil
+}
