@@ -2,7 +2,6 @@ package endpoint
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -33,6 +32,8 @@ type conn struct {
 	// waitReadable waits for input without a buffer (see waitIdle); nil
 	// where the connection is not a socket.
 	waitReadable func() error
+	// readingCommand is set while serveOne reads a command line.
+	readingCommand bool
 
 	// Deadlines (see deadline.go); only the connection's goroutine uses them.
 	deadline time.Time // the one set on the socket; zero: none set
@@ -65,8 +66,6 @@ func newConn(e *Endpoint, rwc net.Conn) *conn {
 // serve runs the connection until it closes: each turn of the loop is one
 // request's whole life, from reading its command line to flushing its reply.
 func (c *conn) serve() {
-	log := c.e.logger()
-	log.Info("connection opened", "remote", c.remoteAddr)
 	err := c.greet()
 	for err == nil {
 		err = c.serveOne()
@@ -99,15 +98,15 @@ func (c *conn) serveOne() error {
 	// Read the command line, skipping blank lines.
 	var name []byte
 	for len(name) == 0 {
-		if !c.lineBuffered() {
+		if c.br.Buffered() == 0 {
 			c.setIdle()
-			if c.br.Buffered() == 0 {
-				if err := c.waitIdle(); err != nil {
-					return err
-				}
+			if err := c.waitIdle(); err != nil {
+				return err
 			}
 		}
+		c.readingCommand = true // a read now means waiting for a command
 		line, err := codec.ReadLine(c.br, c.e.maxLine())
+		c.readingCommand = false
 		if err != nil {
 			if errors.Is(err, codec.ErrLineTooLong) {
 				c.replyErr(errors.Wrapf(err, "command line over %d bytes", c.e.maxLine()))
@@ -174,18 +173,24 @@ var errHijackEnded = errors.New("endpoint: hijacked connection ended")
 // errPanicked ends a connection whose handler panicked.
 var errPanicked = errors.New("endpoint: handler panicked")
 
-// run calls h, turning a panic into an "ERR" reply and errPanicked. With
-// MaxHandlers set, it first waits for a slot.
-func (c *conn) run(h Handler) (err error) {
-	if c.e.slots != nil {
-		select {
-		case c.e.slots <- struct{}{}:
-			c.holdsSlot = true
-		case <-c.ctx.Done():
-			return &ProtocolError{Err: c.ctx.Err()}
-		}
+// run runs h for the request, first waiting for a slot when MaxHandlers is
+// set.
+func (c *conn) run(h Handler) error {
+	if c.e.slots == nil {
+		return c.call(h)
+	}
+	select {
+	case c.e.slots <- struct{}{}:
+		c.holdsSlot = true
+	case <-c.ctx.Done():
+		return &ProtocolError{Err: c.ctx.Err()}
 	}
 	defer c.releaseSlot()
+	return c.call(h)
+}
+
+// call calls h, turning a panic into an "ERR" reply and errPanicked.
+func (c *conn) call(h Handler) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			c.e.logger().Error("handler panicked", "command", c.req.Command,
@@ -212,13 +217,6 @@ func (c *conn) replyErr(err error) error {
 		return nil
 	}
 	return codec.WriteLine(c.bw, errLine(err))
-}
-
-// lineBuffered reports whether a whole line is already buffered, so that
-// reading it cannot block.
-func (c *conn) lineBuffered() bool {
-	b, _ := c.br.Peek(c.br.Buffered())
-	return bytes.IndexByte(b, '\n') >= 0
 }
 
 // close flushes what is buffered, closes the socket, forgets the connection

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"runtime"
 	"slices"
@@ -66,6 +67,10 @@ type Endpoint struct {
 
 	regMu    sync.RWMutex // protects handlers
 	handlers map[string]*route
+	// routes is a copy of handlers that is never changed once stored, for
+	// dispatch to read without taking regMu: every request reads it, from
+	// every core, and the lock's reader count would bounce between them.
+	routes atomic.Pointer[map[string]*route]
 
 	mu         sync.Mutex // protects the following
 	listeners  map[*net.Listener]struct{}
@@ -95,6 +100,7 @@ func (e *Endpoint) init() {
 			"HELP": {"HELP", HandlerFunc(e.serveHelp)},
 			"PING": {"PING", HandlerFunc(servePing)},
 		}
+		e.publishRoutes()
 		e.listeners = make(map[*net.Listener]struct{})
 		e.conns = make(map[*conn]struct{})
 	})
@@ -118,6 +124,14 @@ func (e *Endpoint) Handle(name string, h Handler) {
 		panic(fmt.Sprintf("endpoint: command %q registered twice (again at %s)", key, caller()))
 	}
 	e.handlers[key] = &route{name: key, handler: h}
+	e.publishRoutes()
+}
+
+// publishRoutes makes dispatch see the handlers as they are now. regMu is
+// held, or the endpoint is being set up.
+func (e *Endpoint) publishRoutes() {
+	routes := maps.Clone(e.handlers)
+	e.routes.Store(&routes)
 }
 
 // HandleFunc registers f for the command name, as Handle does.
@@ -142,10 +156,7 @@ func caller() string {
 // lookup finds the route for the upper-cased command name. The string
 // conversion in the map index does not allocate.
 func (e *Endpoint) lookup(name []byte) *route {
-	e.regMu.RLock()
-	r := e.handlers[string(name)]
-	e.regMu.RUnlock()
-	return r
+	return (*e.routes.Load())[string(name)]
 }
 
 // asciiUpper returns name with its ASCII letters upper-cased and every other

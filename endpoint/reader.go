@@ -22,6 +22,9 @@ func (r connReader) Read(p []byte) (int, error) {
 	// bufio calls Read only when it has no input left to give: this is
 	// where the deadline is kept up, and where the replies buffered so far
 	// are written out before waiting for more.
+	if c.readingCommand {
+		c.setIdle() // the rest of a command line may be long in coming
+	}
 	now := time.Now()
 	c.armFor(now)
 	c.lastRead = now

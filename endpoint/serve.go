@@ -119,6 +119,9 @@ func (e *Endpoint) start(rwc net.Conn) {
 	c := newConn(e, rwc)
 	e.conns[c] = struct{}{}
 	e.mu.Unlock()
+	// Logged here rather than on the connection's goroutine, whose stack
+	// would grow to slog's depth and stay so while the connection idles.
+	e.logger().Info("connection opened", "remote", c.remoteAddr)
 	go c.serve()
 }
 
