@@ -28,6 +28,7 @@ type conn struct {
 	stream     *Stream  // set once a handler hijacks the connection
 	sess       *session // made by the first typed command
 	holdsSlot  bool     // the running handler holds a MaxHandlers slot
+	last       *route   // the route of the connection's latest request
 	idle       time.Duration
 	// waitReadable waits for input without a buffer (see waitIdle); nil
 	// where the connection is not a socket.
@@ -117,13 +118,17 @@ func (c *conn) serveOne() error {
 	}
 	c.setActive()
 
-	// Dispatch.
-	r := c.e.lookup(name)
-	if r == nil {
-		r = c.e.lookup(asciiUpper(name))
-	}
-	if r == nil {
-		return c.replyErr(fmt.Errorf("%w %q", ErrUnknownCommand, name))
+	// Dispatch. Routes are never removed or replaced, so the connection's
+	// last one stays good, and a run of one command skips the table.
+	r := c.last
+	if r == nil || string(name) != r.name {
+		if r = c.e.lookup(name); r == nil {
+			r = c.e.lookup(asciiUpper(name))
+		}
+		if r == nil {
+			return c.replyErr(fmt.Errorf("%w %q", ErrUnknownCommand, name))
+		}
+		c.last = r
 	}
 	c.req.Command = r.name
 	err := c.run(r.handler)
