@@ -10,8 +10,8 @@ import (
 
 // ReadLine reads one line from r and returns it without its "\n" and without
 // one trailing "\r" (telnet sends CRLF). A line longer than max bytes (not
-// counting its terminator) fails with ErrLineTooLong after at most max+1 bytes
-// of it have been held; the rest of it is left unread. A max of zero or less
+// counting its terminator) fails with ErrLineTooLong after at most max+2 bytes
+// of it (room for a "\r\n") have been held; the rest of it is left unread. A max of zero or less
 // means no limit beyond memory, and is meant only for trusted peers.
 //
 // When the line fits in r's buffer, the returned slice points into that buffer

@@ -29,6 +29,7 @@ type conn struct {
 	sess       *session // made by the first typed command
 	holdsSlot  bool     // the running handler holds a MaxHandlers slot
 	last       *route   // the route of the connection's latest request
+	linger     bool     // an ERR line is the last word: see lingerClose
 	idle       time.Duration
 	// waitReadable waits for input without a buffer (see waitIdle); nil
 	// where the connection is not a socket.
@@ -111,6 +112,7 @@ func (c *conn) serveOne() error {
 		if err != nil {
 			if errors.Is(err, codec.ErrLineTooLong) {
 				c.replyErr(errors.Wrapf(err, "command line over %d bytes", c.e.maxLine()))
+				c.linger = true
 			}
 			return err
 		}
@@ -142,9 +144,11 @@ func (c *conn) serveOne() error {
 	case err == nil:
 		return nil
 	case errors.Is(err, errPanicked):
+		c.linger = true
 		return err
 	case isProtocolError(err):
 		c.replyErr(err)
+		c.linger = true
 		return err
 	}
 	return c.replyErr(err)
@@ -228,6 +232,9 @@ func (c *conn) replyErr(err error) error {
 // and logs why it closed.
 func (c *conn) close(why error) {
 	c.bw.Flush()
+	if c.linger {
+		c.lingerClose()
+	}
 	c.rwc.Close()
 	c.dropBuffers()
 	c.cancel()

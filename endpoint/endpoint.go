@@ -60,10 +60,11 @@ type Endpoint struct {
 	// Logger receives the endpoint's log lines. Nil means slog.Default().
 	Logger *slog.Logger
 
-	initOnce sync.Once
-	ctx      context.Context // parent of every connection's context
-	cancel   context.CancelFunc
-	slots    chan struct{} // one per running handler, when MaxHandlers > 0
+	initOnce  sync.Once
+	ctx       context.Context // parent of every connection's context
+	cancel    context.CancelFunc
+	slotsOnce sync.Once
+	slots     chan struct{} // one per running handler, when MaxHandlers > 0
 
 	regMu    sync.RWMutex // protects handlers
 	handlers map[string]*route
@@ -93,9 +94,6 @@ type route struct {
 func (e *Endpoint) init() {
 	e.initOnce.Do(func() {
 		e.ctx, e.cancel = context.WithCancel(context.Background())
-		if e.MaxHandlers > 0 {
-			e.slots = make(chan struct{}, e.MaxHandlers)
-		}
 		e.handlers = map[string]*route{
 			"HELP": {"HELP", HandlerFunc(e.serveHelp)},
 			"PING": {"PING", HandlerFunc(servePing)},
@@ -114,10 +112,10 @@ func (e *Endpoint) Handle(name string, h Handler) {
 	if name == "" || strings.ContainsAny(name, " \t\r\n") {
 		panic(fmt.Sprintf("endpoint: invalid command name %q (registered at %s)", name, caller()))
 	}
-	if h == nil {
+	if f, ok := h.(HandlerFunc); h == nil || ok && f == nil {
 		panic(fmt.Sprintf("endpoint: nil handler for command %q (registered at %s)", name, caller()))
 	}
-	key := strings.ToUpper(name)
+	key := string(asciiUpper([]byte(name)))
 	e.regMu.Lock()
 	defer e.regMu.Unlock()
 	if _, dup := e.handlers[key]; dup {

@@ -73,6 +73,11 @@ var (
 // returns. It may be called for several listeners at once.
 func (e *Endpoint) Serve(l net.Listener) error {
 	e.init()
+	e.slotsOnce.Do(func() { // MaxHandlers as set when serving starts
+		if e.MaxHandlers > 0 {
+			e.slots = make(chan struct{}, e.MaxHandlers)
+		}
+	})
 	if !e.trackListener(&l, true) {
 		l.Close()
 		return ErrEndpointClosed

@@ -1,0 +1,58 @@
+package endpoint_test
+
+import (
+	"bufio"
+	"log/slog"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/endpoint-rpc/endpoint/endpoint"
+)
+
+// A client still sending an over-long line when the server gives up on it must
+// be able to finish writing and then read the ERR line: the server closes its
+// side first and drains, instead of closing with input unread (which resets
+// the connection and can lose the ERR line and fail the client's write).
+func TestOverlongLineErrorSurvivesClientStillWriting(t *testing.T) {
+	e := &endpoint.Endpoint{Logger: slog.New(slog.DiscardHandler), MaxLineBytes: 1024}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go e.Serve(l)
+	t.Cleanup(func() { e.Close() })
+	// A small send buffer, set before connecting, keeps the client's write
+	// going after the server has stopped reading.
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		c.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, 4096)
+		})
+		return serr
+	}}
+	for round := range 20 {
+		conn, err := d.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		// Far more than the limit, and more than the socket buffers hold
+		// before the server stops reading.
+		wrote := make(chan error, 1)
+		go func() {
+			_, err := conn.Write([]byte(strings.Repeat("x", 200<<10) + "\n"))
+			wrote <- err
+		}()
+		if err := <-wrote; err != nil {
+			t.Fatalf("round %d: the client's write failed: %v (the server reset the connection)", round, err)
+		}
+		line, err := bufio.NewReader(conn).ReadString('\n')
+		if !strings.HasPrefix(line, "ERR command line over 1024 bytes") {
+			t.Fatalf("round %d: got %.60q, %v; want the ERR line", round, line, err)
+		}
+		conn.Close()
+	}
+}
