@@ -43,7 +43,7 @@ func mainRun() {
 	flag.DurationVar(&cfg.Duration, "duration", 2*time.Second, "duration of each measurement")
 	flag.DurationVar(&cfg.Warmup, "warmup", 300*time.Millisecond, "warm-up before each measurement, not counted")
 	flag.StringVar(&cfg.Workloads, "workloads", "seq,conc,pipe,gob,idle", "comma-separated workloads")
-	flag.StringVar(&cfg.Targets, "targets", "endpoint,endpoint-client,raw,netrpc,grpc", "comma-separated targets")
+	flag.StringVar(&cfg.Targets, "targets", "endpoint,endpoint-client,endpoint-sgob,raw,netrpc,grpc", "comma-separated targets")
 	flag.IntVar(&cfg.IdleConns, "idle-conns", 2000, "connections opened by the idle workload")
 	flag.Uint64Var(&cfg.Seed, "seed", 0, "seed of the order of targets within a round (0: from the clock)")
 	flag.BoolVar(&cfg.Smoke, "smoke", false, "every target and workload once, briefly (100ms, 50 idle connections); exit non-zero on any failure")

@@ -197,6 +197,15 @@ func (c *Client) send(ctx context.Context, cl *call, lines []string, body []byte
 		return ctx.Err()
 	}
 	defer func() { <-c.sem }()
+	if err := ctx.Err(); err != nil {
+		// The slot was free, but the call is over already: leave before
+		// a byte is written, flushing for the writers before us if they
+		// left that to us.
+		if c.writers.Add(-1) == 0 {
+			c.flushHeld()
+		}
+		return err
+	}
 
 	c.mu.Lock()
 	err := c.err
@@ -232,6 +241,8 @@ func (c *Client) send(ctx context.Context, cl *call, lines []string, body []byte
 	}
 	if c.writers.Add(-1) == 0 {
 		err = c.bw.Flush()
+	} else {
+		_, err = c.bw.Write(nil) // the writer's first error, if a write failed
 	}
 	if cut := finish(); err == nil && cut {
 		// ctx ended only after the request was written (or buffered)
@@ -265,10 +276,17 @@ func (c *Client) encodeTyped(args any) error {
 func (c *Client) flush() {
 	c.sem <- struct{}{}
 	defer func() { <-c.sem }()
-	if c.writers.Load() == 0 && c.bw.Buffered() > 0 {
-		if err := c.bw.Flush(); err != nil {
-			c.fail(c.broken("write to", err))
-		}
+	if c.writers.Load() == 0 {
+		c.flushHeld()
+	}
+}
+
+// flushHeld writes out what is buffered; the caller holds the write slot. A
+// write that failed earlier fails the client here, even with nothing left
+// buffered.
+func (c *Client) flushHeld() {
+	if err := c.bw.Flush(); err != nil {
+		c.fail(c.broken("write to", err))
 	}
 }
 

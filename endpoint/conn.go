@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/endpoint-rpc/endpoint/codec"
@@ -31,16 +32,19 @@ type conn struct {
 	last       *route   // the route of the connection's latest request
 	linger     bool     // an ERR line is the last word: see lingerClose
 	idle       time.Duration
-	// waitReadable waits for input without a buffer (see waitIdle); nil
-	// where the connection is not a socket.
-	waitReadable func() error
+	// raw is the socket, for reading without a buffer or without waiting
+	// (see idle_unix.go); nil where the connection is not a socket.
+	raw     syscall.RawConn
+	ready   func(fd uintptr) bool // c.peekReady, made once
+	now     nowRead
+	peeks   int
+	peekBuf [1]byte
 	// readingCommand is set while serveOne reads a command line.
 	readingCommand bool
 
 	// Deadlines (see deadline.go); only the connection's goroutine uses them.
 	deadline time.Time // the one set on the socket; zero: none set
-	lastRead time.Time // when the latest read from the socket began
-	reqStart time.Time // when the request being served began, near enough
+	reqStart time.Time // when the request being served began; zero: not yet known
 
 	// state is where the connection is in its life (see state.go). mu is
 	// held by Shutdown while it wakes the connection, and guards stream's
@@ -60,7 +64,10 @@ func newConn(e *Endpoint, rwc net.Conn) *conn {
 	c := &conn{e: e, rwc: rwc, remoteAddr: e.remoteID(rwc), idle: e.idleTimeout()}
 	c.ctx, c.cancel = context.WithCancel(e.ctx)
 	c.req = Request{RemoteAddr: c.remoteAddr, RW: new(bufio.ReadWriter), c: c}
-	c.waitReadable = readinessWaiter(rwc)
+	if c.raw = socketOf(rwc); c.raw != nil {
+		c.ready = c.peekReady
+		c.now.read = c.now.readFd
+	}
 	c.takeBuffers()
 	return c
 }
@@ -79,7 +86,7 @@ func (c *conn) greet() error {
 	if c.e.Greeting == "" {
 		return nil
 	}
-	c.armFor(time.Now())
+	c.armIdle(time.Now())
 	if err := codec.WriteLine(c.bw, c.e.Greeting); err != nil {
 		return err
 	}
@@ -100,6 +107,7 @@ func (c *conn) serveOne() error {
 	// Read the command line, skipping blank lines.
 	var name []byte
 	for len(name) == 0 {
+		c.reqStart = time.Time{}
 		if c.br.Buffered() == 0 {
 			c.setIdle()
 			if err := c.waitIdle(); err != nil {
@@ -170,6 +178,7 @@ func (c *conn) endStream(err error) error {
 	}
 	c.stream.Close()
 	<-c.stream.written
+	c.stream.stopGiveUp()
 	if err != nil {
 		return err
 	}
@@ -231,6 +240,7 @@ func (c *conn) replyErr(err error) error {
 // close flushes what is buffered, closes the socket, forgets the connection
 // and logs why it closed.
 func (c *conn) close(why error) {
+	c.rwc.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
 	c.bw.Flush()
 	if c.linger {
 		c.lingerClose()

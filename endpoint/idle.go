@@ -36,22 +36,28 @@ func (c *conn) dropBuffers() {
 }
 
 // waitIdle waits, holding no buffers, until input arrives on a connection
-// that has none buffered. Replies are flushed first. Woken by Shutdown, it
-// leaves the connection draining, to serve what has already arrived.
+// that has none buffered; the request then starts. Replies are flushed first.
+// Woken by Shutdown, it leaves the connection draining, to serve what has
+// already arrived.
 func (c *conn) waitIdle() error {
-	if c.waitReadable == nil || c.draining {
-		return nil // the buffered read waits instead
+	if c.raw == nil || c.draining {
+		return nil // the read waits instead
 	}
+	c.armIdle(time.Now())
 	if err := c.bw.Flush(); err != nil {
 		return err
 	}
+	if c.woken() {
+		return nil // arming may have undone Shutdown's wake: drain now
+	}
 	c.dropBuffers()
-	now := time.Now()
-	c.armFor(now)
-	c.lastRead = now
 	err := c.waitReadable()
 	c.takeBuffers()
-	if err != nil && c.e.inShutdown.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
+	if err == nil {
+		c.reqStart = time.Now()
+		return nil
+	}
+	if c.e.inShutdown.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
 		c.draining = true
 		return nil
 	}

@@ -3,7 +3,6 @@ package endpoint
 import (
 	"errors"
 	"os"
-	"syscall"
 	"time"
 )
 
@@ -19,49 +18,51 @@ func (r connReader) Read(p []byte) (int, error) {
 	if c.state.Load() == stateHijacked {
 		return c.rwc.Read(p) // no deadline; the Stream's writer owns bw
 	}
-	// bufio calls Read only when it has no input left to give: this is
-	// where the deadline is kept up, and where the replies buffered so far
-	// are written out before waiting for more.
+	if c.draining && c.waiting() {
+		return c.drainRead(p)
+	}
+	// Take what has already arrived, without waiting: in the middle of a
+	// pipelined batch the rest of it usually has, and then neither the
+	// clock nor the replies so far need attention.
+	if c.raw != nil {
+		if n, err := c.readNow(p); err != errWouldBlock {
+			return n, err
+		}
+	}
+	// The read must wait. The replies buffered so far go out first, since
+	// the client may be waiting for them, then the read waits within the
+	// request's deadline.
 	if c.readingCommand {
 		c.setIdle() // the rest of a command line may be long in coming
 	}
-	now := time.Now()
-	c.armFor(now)
-	c.lastRead = now
-	if c.bw.Buffered() > 0 {
-		if err := c.bw.Flush(); err != nil {
-			return 0, err
-		}
+	c.armRequest(time.Now())
+	if c.readingCommand && c.woken() {
+		return c.drainRead(p)
 	}
-	if c.draining && c.waiting() {
-		return r.readNow(p)
+	if err := c.bw.Flush(); err != nil {
+		return 0, err
 	}
 	n, err := c.rwc.Read(p)
 	if err != nil && c.waiting() && c.e.inShutdown.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
-		// Woken by Shutdown: take what has arrived, without blocking.
+		// Woken by Shutdown: take what has arrived, without waiting.
 		c.draining = true
-		return r.readNow(p)
+		return c.drainRead(p)
 	}
 	return n, err
 }
 
-// readNow reads what has already arrived, without blocking.
-func (r connReader) readNow(p []byte) (int, error) {
-	sc, ok := r.c.rwc.(syscall.Conn)
-	if !ok {
+// drainRead reads, for a draining connection, what has already arrived;
+// errDrained when nothing has, or the socket cannot say.
+func (c *conn) drainRead(p []byte) (int, error) {
+	if c.raw == nil {
 		return 0, errDrained
 	}
-	raw, err := sc.SyscallConn()
+	n, err := c.readNow(p)
 	if err != nil {
-		return 0, errDrained
-	}
-	var n int
-	var rerr error
-	if err := raw.Control(func(fd uintptr) { n, rerr = syscall.Read(int(fd), p) }); err != nil {
-		return 0, errDrained
-	}
-	if rerr != nil || n <= 0 {
 		return 0, errDrained
 	}
 	return n, nil
 }
+
+// errWouldBlock reports that reading would have to wait for input.
+var errWouldBlock = errors.New("endpoint: read would block")

@@ -30,11 +30,9 @@ func (c *conn) setIdle() {
 	}
 }
 
-// setActive marks the connection as serving a request that began about when
-// the latest read did. If Shutdown woke it with a past deadline, the deadline
-// is set afresh for the request.
+// setActive marks the connection as serving a request. If Shutdown woke it
+// with a past read deadline, the next wait sets one afresh.
 func (c *conn) setActive() {
-	c.reqStart = c.lastRead
 	switch c.state.Load() {
 	case stateActive: // a pipelined request: it never went idle
 		return
@@ -45,8 +43,19 @@ func (c *conn) setActive() {
 	}
 	c.mu.Lock() // waits for a Shutdown that is waking the connection
 	c.state.Store(stateActive)
-	c.deadline = aLongTimeAgo // surely not the one wanted: armFor sets it anew
+	c.deadline = aLongTimeAgo // surely not the one wanted: it is set anew
 	c.mu.Unlock()
+}
+
+// woken reports whether Shutdown has woken the waiting connection, and if so
+// makes it drain. A connection checks after setting its own deadline, which
+// may have overwritten the past one Shutdown set to wake it.
+func (c *conn) woken() bool {
+	if s := c.state.Load(); s != stateWaking && s != stateWoken {
+		return false
+	}
+	c.draining = true
+	return true
 }
 
 // wakeForShutdown makes a waiting connection's blocked read return, so that

@@ -3,6 +3,7 @@ package endpoint
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/endpoint-rpc/endpoint/codec"
@@ -29,9 +30,10 @@ type Stream struct {
 	queue chan string
 
 	closeOnce sync.Once
-	done      chan struct{} // closed by Close or by the slow-consumer policy
-	flush     bool          // whether closing writes out the queue first; set before done closes
-	written   chan struct{} // closed when the writer goroutine has returned
+	done      chan struct{}              // closed by Close or by the slow-consumer policy
+	flush     bool                       // whether closing writes out the queue first; set before done closes
+	giveUp    atomic.Pointer[time.Timer] // closes the socket a second after a close with flush
+	written   chan struct{}              // closed when the writer goroutine has returned
 }
 
 func newStream(c *conn) *Stream {
@@ -92,16 +94,28 @@ func (s *Stream) Close() error {
 	return nil
 }
 
-// close ends the Stream. Without flush the socket is closed at once, which
-// also unblocks a writer stuck on a peer that does not read.
+// close ends the Stream. Without flush the socket is closed at once, even
+// after a close with flush began, which also unblocks a writer stuck on a peer
+// that does not read. With flush, the writer has a second to write out what is
+// queued: then the socket is closed all the same.
 func (s *Stream) close(flush bool) {
 	s.closeOnce.Do(func() {
 		s.flush = flush
-		close(s.done)
-		if !flush {
-			s.c.rwc.Close()
+		if flush {
+			s.giveUp.Store(time.AfterFunc(closeFlushTimeout, func() { s.c.rwc.Close() }))
 		}
+		close(s.done)
 	})
+	if !flush {
+		s.c.rwc.Close()
+	}
+}
+
+// stopGiveUp stops the timer of a close with flush, once the writer is done.
+func (s *Stream) stopGiveUp() {
+	if t := s.giveUp.Load(); t != nil {
+		t.Stop()
+	}
 }
 
 // writeLoop is the Stream's only writer. It flushes when the queue is empty,

@@ -1,0 +1,66 @@
+package endpoint_test
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/endpoint-rpc/endpoint/endpoint"
+)
+
+// Stream.Close promises to write out the queued lines "for at most a second",
+// and Shutdown promises to close hijacked connections at once. But close(true)
+// consumes closeOnce without touching the socket, and the lines are written
+// with no deadline (Hijack cleared it) or IdleTimeout ahead (writeLoop's
+// queue case); the 1s deadline is set only before the final Flush. So when
+// the peer does not read, writeLoop blocks in a write, endStream waits for it,
+// and neither the slow-consumer policy nor Shutdown's close(false) can end it:
+// they are no-ops once closeOnce has run. Shutdown hangs until its context
+// ends (with IdleTimeout < 0, the connection is never closed but by Close).
+func TestStreamCloseWithUnreadPeerDoesNotHangShutdown(t *testing.T) {
+	returned := make(chan struct{})
+	s := startServerWith(t, "tcp", func(e *endpoint.Endpoint) {
+		e.Logger = slog.New(slog.DiscardHandler)
+		e.HandleFunc("FLOOD", func(_ context.Context, req *endpoint.Request) error {
+			st := req.Hijack()
+			line := strings.Repeat("x", 64<<10)
+			for range 200 { // 12.8 MB, more than the socket buffers; fewer lines than the queue holds
+				if !st.Send(line) {
+					panic("Send failed")
+				}
+			}
+			close(returned)
+			return nil // as a chat member's handler does after /quit
+		})
+	})
+	// A small receive buffer, set before connecting, so the socket
+	// buffers hold far less than the handler sends.
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		c.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+		return serr
+	}}
+	conn, err := d.Dial("tcp", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("FLOOD\n")); err != nil {
+		t.Fatal(err)
+	}
+	<-returned // the handler returned: the Stream is being closed with flush
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := s.E.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown returned %v after %v: the hijacked connection, whose peer does not read, was neither closed at once nor within Stream.Close's second",
+			err, time.Since(start).Round(time.Millisecond))
+	}
+}
