@@ -2,7 +2,6 @@ package endpoint_test
 
 import (
 	"bufio"
-	"log/slog"
 	"net"
 	"strings"
 	"syscall"
@@ -17,13 +16,7 @@ import (
 // side first and drains, instead of closing with input unread (which resets
 // the connection and can lose the ERR line and fail the client's write).
 func TestOverlongLineErrorSurvivesClientStillWriting(t *testing.T) {
-	e := &endpoint.Endpoint{Logger: slog.New(slog.DiscardHandler), MaxLineBytes: 1024}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go e.Serve(l)
-	t.Cleanup(func() { e.Close() })
+	s := startServer(t, "tcp", func(e *endpoint.Endpoint) { e.MaxLineBytes = 1024 })
 	// A small send buffer, set before connecting, keeps the client's write
 	// going after the server has stopped reading.
 	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
@@ -34,7 +27,7 @@ func TestOverlongLineErrorSurvivesClientStillWriting(t *testing.T) {
 		return serr
 	}}
 	for round := range 20 {
-		conn, err := d.Dial("tcp", l.Addr().String())
+		conn, err := d.Dial("tcp", s.Addr)
 		if err != nil {
 			t.Fatal(err)
 		}

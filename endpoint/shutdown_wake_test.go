@@ -56,15 +56,12 @@ func (l *gateListener) Accept() (net.Conn, error) {
 	return gc, nil
 }
 
-// Shutdown wakes an idle connection with a past read deadline. If the
-// connection has just marked itself idle (setIdle, which found no shutdown
-// yet) and is still flushing the previous reply in waitIdle, waitIdle then
-// calls armFor, which sets a fresh deadline IdleTimeout ahead over the past
-// one (whenever more than IdleTimeout/64 has passed since the deadline was last
-// set). The wake is lost: the connection waits the whole idle timeout and
-// Shutdown hangs until its context ends, although the connection is idle.
-func TestShutdownWakeLostWhileFlushingInWaitIdle(t *testing.T) {
-	const idle = 20 * time.Second // armFor's tolerance: idle/64 = 312ms
+// Shutdown wakes a connection that waits for its next request, even when
+// the wake lands while the connection is still writing out its previous
+// reply and has yet to set its own deadline for the wait: the connection
+// checks for the wake after setting it, so it cannot overwrite it.
+func TestShutdownWakesConnectionStillFlushingItsReply(t *testing.T) {
+	const idle = 20 * time.Second // armIdle's tolerance: idle/64 = 312ms
 	e := &endpoint.Endpoint{Logger: slog.New(slog.DiscardHandler), IdleTimeout: idle}
 	e.HandleFunc("GATED", func(_ context.Context, req *endpoint.Request) error {
 		return req.WriteLine("GATED")
@@ -101,9 +98,9 @@ func TestShutdownWakeLostWhileFlushingInWaitIdle(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- e.Shutdown(ctx) }()
 	<-gc.woken // Shutdown has set the past read deadline
-	// Not a wait for a signal: armFor leaves a deadline within idle/64 of
+	// Not a wait for a signal: armIdle leaves a deadline within idle/64 of
 	// the one it wants, so the flush must take longer than that for
-	// armFor to set the socket's deadline again.
+	// armIdle to set the socket's deadline again.
 	time.Sleep(idle/64 + 200*time.Millisecond)
 	close(gc.gate)
 
@@ -114,6 +111,6 @@ func TestShutdownWakeLostWhileFlushingInWaitIdle(t *testing.T) {
 	}
 	start := time.Now()
 	if err := <-done; err != nil {
-		t.Fatalf("Shutdown returned %v after %v; the connection was idle and should have been closed at once (its wake was overwritten by armFor)", err, time.Since(start).Round(time.Millisecond))
+		t.Fatalf("Shutdown returned %v after %v; the connection was idle and should have been closed at once (its wake was overwritten by its own deadline)", err, time.Since(start).Round(time.Millisecond))
 	}
 }

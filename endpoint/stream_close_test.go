@@ -12,15 +12,10 @@ import (
 	"github.com/endpoint-rpc/endpoint/endpoint"
 )
 
-// Stream.Close promises to write out the queued lines "for at most a second",
-// and Shutdown promises to close hijacked connections at once. But close(true)
-// consumes closeOnce without touching the socket, and the lines are written
-// with no deadline (Hijack cleared it) or IdleTimeout ahead (writeLoop's
-// queue case); the 1s deadline is set only before the final Flush. So when
-// the peer does not read, writeLoop blocks in a write, endStream waits for it,
-// and neither the slow-consumer policy nor Shutdown's close(false) can end it:
-// they are no-ops once closeOnce has run. Shutdown hangs until its context
-// ends (with IdleTimeout < 0, the connection is never closed but by Close).
+// A hijacked connection whose peer has stopped reading is closed by Shutdown
+// at once, even while its Stream is being closed with a flush (as when a chat
+// member's handler returns): the flush gives up after a second, and a hard
+// close always closes the socket.
 func TestStreamCloseWithUnreadPeerDoesNotHangShutdown(t *testing.T) {
 	returned := make(chan struct{})
 	s := startServerWith(t, "tcp", func(e *endpoint.Endpoint) {
