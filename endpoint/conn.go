@@ -100,9 +100,10 @@ var errDrained = errors.New("endpoint: shut down")
 // serveOne reads one request, dispatches it and replies. It returns an error
 // when the connection must close.
 //
-// Replies are flushed by connReader.Read, just before the connection would
-// wait for more input: a pipelined batch is answered with one write, and a
-// reply is never held back while the server waits.
+// Replies are written out only when the connection would otherwise wait for
+// input: in waitIdle before waiting for the next request, and in
+// connReader.Read before a read that must wait. A pipelined batch is answered
+// with one write, and a reply is never held back while the server waits.
 func (c *conn) serveOne() error {
 	// Read the command line, skipping blank lines.
 	var name []byte
