@@ -207,20 +207,15 @@ func (c *Client) send(ctx context.Context, cl *call, lines []string, body []byte
 		return err
 	}
 
-	c.mu.Lock()
-	err := c.err
-	c.mu.Unlock()
-	if err == nil && typed != nil {
-		err = c.encodeTyped(typed.args)
-	}
-	if err != nil {
-		c.writers.Add(-1)
-		return err
+	if typed != nil {
+		if err := c.encodeTyped(typed.args); err != nil {
+			c.writers.Add(-1)
+			return err
+		}
 	}
 	// Queued before a byte is written: the reply may come as soon as it is.
 	c.mu.Lock()
-	if c.err != nil { // failed meanwhile, by the reader
-		err := c.err
+	if err := c.err; err != nil {
 		c.mu.Unlock()
 		c.writers.Add(-1)
 		return err
@@ -239,6 +234,7 @@ func (c *Client) send(ctx context.Context, cl *call, lines []string, body []byte
 	if typed != nil {
 		c.bw.Write(c.encBuf.Bytes())
 	}
+	var err error
 	if c.writers.Add(-1) == 0 {
 		err = c.bw.Flush()
 	} else {
