@@ -40,11 +40,15 @@ type Measurement struct {
 func (m *Measurement) OK() bool { return m.Error == "" }
 
 // Value is m's headline figure: ops/s, or bytes per idle connection.
-func (m *Measurement) Value() float64 {
-	if m.Workload == "idle" {
-		return m.RSSPerConn
+func (m *Measurement) Value() float64 { return headline(m.Workload, m.OpsPerSec, m.RSSPerConn) }
+
+// headline picks a workload's headline figure: bytes per connection for idle,
+// ops/s for the others.
+func headline(workload string, opsPerSec, rssPerConn float64) float64 {
+	if workload == "idle" {
+		return rssPerConn
 	}
-	return m.OpsPerSec
+	return opsPerSec
 }
 
 // A Median is the median over the rounds of one target's figures under one
@@ -64,12 +68,7 @@ type Median struct {
 }
 
 // Value is the median's headline figure, as Measurement.Value.
-func (m *Median) Value() float64 {
-	if m.Workload == "idle" {
-		return m.RSSPerConn
-	}
-	return m.OpsPerSec
-}
+func (m *Median) Value() float64 { return headline(m.Workload, m.OpsPerSec, m.RSSPerConn) }
 
 // A Ratio compares two targets under one workload: the median over rounds of
 // the per-round ratio of A's figure to B's (both measured in the same round).
