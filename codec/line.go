@@ -2,6 +2,7 @@ package codec
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"strings"
 
@@ -10,9 +11,12 @@ import (
 
 // ReadLine reads one line from r and returns it without its "\n" and without
 // one trailing "\r" (telnet sends CRLF). A line longer than max bytes (not
-// counting its terminator) fails with ErrLineTooLong after at most max+2 bytes
-// of it (room for a "\r\n") have been held; the rest of it is left unread. A max of zero or less
-// means no limit beyond memory, and is meant only for trusted peers.
+// counting its terminator) fails with ErrLineTooLong as soon as more than max
+// bytes of it (and room for a "\r") have arrived without a newline, whatever
+// max is next to r's buffer: a peer cannot make the caller wait for the end of
+// a line that is already too long. At most max+1 bytes of the line are held;
+// the rest of it is left unread. A max of zero or less means no limit beyond
+// memory, and is meant only for trusted peers.
 //
 // When the line fits in r's buffer, the returned slice points into that buffer
 // and is valid only until the next read from r; nothing is allocated. A longer
@@ -21,29 +25,41 @@ import (
 // At end of input ReadLine returns io.EOF if nothing was read, and
 // io.ErrUnexpectedEOF if a partial line was.
 func ReadLine(r *bufio.Reader, max int) ([]byte, error) {
-	line, err := r.ReadSlice('\n')
-	if err == nil {
-		return checkLen(trimEOL(line), max)
-	}
-	if err != bufio.ErrBufferFull {
-		return nil, partial(line, err)
-	}
-	// The line is longer than r's buffer: assemble it, holding at most the
-	// limit and a "\r\n".
-	var buf []byte
+	var long []byte // the start of a line longer than r's buffer
 	for {
-		if max > 0 && len(buf)+len(line) > max+2 {
+		// Look only at what has arrived: a read could wait.
+		buf, _ := r.Peek(r.Buffered())
+		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+			line := buf[:i+1]
+			if long != nil {
+				line = append(long, line...)
+			}
+			r.Discard(i + 1)
+			return checkLen(trimEOL(line), max)
+		}
+		if max > 0 && tooLong(long, buf, max) {
 			return nil, ErrLineTooLong
 		}
-		buf = append(buf, line...)
-		if err == nil {
-			return checkLen(trimEOL(buf), max)
+		if len(buf) == r.Size() {
+			long = append(long, buf...)
+			r.Discard(len(buf))
+			buf = nil
 		}
-		if err != bufio.ErrBufferFull {
-			return nil, partial(buf, err)
+		// Wait for at least one more byte.
+		if _, err := r.Peek(len(buf) + 1); err != nil && r.Buffered() == len(buf) {
+			return nil, partial(len(long)+len(buf), err)
 		}
-		line, err = r.ReadSlice('\n')
 	}
+}
+
+// tooLong reports whether a line that starts with long and buf, and has no
+// newline yet, is surely longer than max: by more than a "\r".
+func tooLong(long, buf []byte, max int) bool {
+	n := len(long) + len(buf)
+	if n <= max {
+		return false
+	}
+	return n > max+1 || len(buf) > 0 && buf[len(buf)-1] != '\r'
 }
 
 func checkLen(line []byte, max int) ([]byte, error) {
@@ -62,9 +78,10 @@ func trimEOL(line []byte) []byte {
 	return line
 }
 
-// partial turns a read error into the one ReadLine reports.
-func partial(read []byte, err error) error {
-	if err == io.EOF && len(read) > 0 {
+// partial turns a read error, after n bytes of a line, into the one ReadLine
+// reports.
+func partial(n int, err error) error {
+	if err == io.EOF && n > 0 {
 		return io.ErrUnexpectedEOF
 	}
 	return err

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/endpoint-rpc/endpoint/codec"
 )
@@ -126,5 +127,41 @@ func TestWriteLine(t *testing.T) {
 	w.Flush()
 	if got, want := b.String(), "hello\n\nwith\rCR\n"; got != want {
 		t.Fatalf("wrote %q, want %q (a refused line must write nothing)", got, want)
+	}
+}
+
+// TestReadLineRefusesBeforeTheLineEnds is the refusal that does not wait: a
+// line over the limit is refused as soon as more than the limit has arrived,
+// also when the limit is below the reader's buffer size and the peer then
+// sends nothing more (the writer below never closes).
+func TestReadLineRefusesBeforeTheLineEnds(t *testing.T) {
+	for _, tc := range []struct{ max, size, sent int }{
+		{1024, 4096, 3 << 10},
+		{10, 4096, 12},
+		{10, 16, 12},
+		{5000, 4096, 5002},
+	} {
+		pr, pw := io.Pipe()
+		go pw.Write([]byte(strings.Repeat("x", tc.sent)))
+		got := make(chan error, 1)
+		go func() {
+			_, err := codec.ReadLine(bufio.NewReaderSize(pr, tc.size), tc.max)
+			got <- err
+		}()
+		select {
+		case err := <-got:
+			if !errors.Is(err, codec.ErrLineTooLong) {
+				t.Errorf("limit %d, %d bytes sent: %v, want ErrLineTooLong", tc.max, tc.sent, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("limit %d, %d bytes sent without a newline: ReadLine still waits for the line's end", tc.max, tc.sent)
+		}
+		pr.Close()
+	}
+	// One byte over the limit may still be the "\r" of a "\r\n": that line
+	// is good.
+	r := bufio.NewReaderSize(strings.NewReader("12345\r\n"), 16)
+	if line, err := codec.ReadLine(r, 5); err != nil || string(line) != "12345" {
+		t.Fatalf("a line at the limit ended by CRLF: %q, %v", line, err)
 	}
 }
