@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net"
 	"reflect"
 	"strings"
@@ -95,5 +96,47 @@ func TestWrongRepliesFail(t *testing.T) {
 		} else if strings.HasPrefix(reply, "ERR") && !strings.Contains(err.Error(), "error reply") {
 			t.Errorf("reply %q: error %v does not say it was an error reply", reply, err)
 		}
+	}
+}
+
+// TestSelectTargetsBaseline checks that the baseline row is refused without
+// -baseline, and added, in table order, with it.
+func TestSelectTargetsBaseline(t *testing.T) {
+	names := func(ts []*Target) string {
+		var s []string
+		for _, t := range ts {
+			s = append(s, t.Name)
+		}
+		return strings.Join(s, ",")
+	}
+	if _, err := selectTargets("endpoint,"+baselineTarget, false); err == nil || !strings.Contains(err.Error(), "-baseline") {
+		t.Errorf("%s without -baseline: error %v, want one naming -baseline", baselineTarget, err)
+	}
+	for _, c := range []struct {
+		list     string
+		baseline bool
+		want     string
+	}{
+		{"raw,endpoint", false, "endpoint,raw"},
+		{"raw,endpoint", true, "endpoint," + baselineTarget + ",raw"},
+		{baselineTarget + ",raw", true, baselineTarget + ",raw"},
+	} {
+		ts, err := selectTargets(c.list, c.baseline)
+		if err != nil {
+			t.Errorf("selectTargets(%q, %v): %v", c.list, c.baseline, err)
+		} else if got := names(ts); got != c.want {
+			t.Errorf("selectTargets(%q, %v) = %s, want %s", c.list, c.baseline, got, c.want)
+		}
+	}
+}
+
+// TestFirstBuildError checks that a failed build is summed up in one line.
+func TestFirstBuildError(t *testing.T) {
+	out := "# github.com/endpoint-rpc/endpoint/bench\n./a.go:1:2: undefined: x\n./a.go:3:4: undefined: y\n"
+	if got, want := firstBuildError([]byte(out), nil), "./a.go:1:2: undefined: x (and 1 more line)"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got := firstBuildError(nil, errors.New("exit status 1")); got != "exit status 1" {
+		t.Errorf("no output: got %q", got)
 	}
 }

@@ -13,6 +13,7 @@
 //	cd bench && go run . -rounds 3 -duration 1s
 //	cd bench && go run . -smoke               # every target and workload once, quickly
 //	cd bench && go run . -targets endpoint -workloads seq,pipe -profile results/profiles
+//	cd bench && go run . -baseline HEAD~3     # also the endpoint as of HEAD~3: row endpoint-base
 //
 // Results go to results/results.json (every round and the medians) and
 // results/chart.png. BENCHMARKS.md at the repository root describes the method

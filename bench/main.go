@@ -23,6 +23,23 @@ type config struct {
 	ProfileDir string        `json:"-"`
 	ClientProf string        `json:"-"`
 	Replot     string        `json:"-"`
+
+	// Baseline is -baseline as given, and BaselineCommit the commit it
+	// named: the endpoint-base row's server is the endpoint as of it.
+	Baseline       string `json:"baseline,omitempty"`
+	BaselineCommit string `json:"baseline_commit,omitempty"`
+
+	// The binaries that run the servers: this one, and for baseline rows
+	// the one built from the baseline commit. Set by run.
+	selfExe, baselineExe string
+}
+
+// executable returns the bench binary that runs t's server.
+func (cfg *config) executable(t *Target) string {
+	if t.Baseline {
+		return cfg.baselineExe
+	}
+	return cfg.selfExe
 }
 
 // hiddenFlags configure the serve mode, which only the benchmark itself (or
@@ -51,6 +68,7 @@ func mainRun() {
 	flag.StringVar(&cfg.Chart, "chart", "", "PNG chart (default: chart.png beside -out)")
 	flag.StringVar(&cfg.ProfileDir, "profile", "", "if set, every server process writes a CPU profile into this directory")
 	flag.StringVar(&cfg.ClientProf, "client-cpuprofile", "", "if set, write a CPU profile of this process, the load generator and its clients, here")
+	flag.StringVar(&cfg.Baseline, "baseline", "", "also measure the endpoint server as of git revision `REV` (row "+baselineTarget+", added to -targets), built in a temporary worktree; endpoint / "+baselineTarget+" is then the current server over it")
 	flag.StringVar(&cfg.Replot, "replot", "", "measure nothing: print the tables and draw the chart (-chart, default beside the file) from this results JSON")
 	flag.StringVar(&sc.Server, "serve", "", "serve mode: run this server (endpoint, raw, netrpc, grpc)")
 	flag.StringVar(&sc.Addr, "addr", "127.0.0.1:0", "serve mode: loopback address to listen on")

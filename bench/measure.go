@@ -30,7 +30,7 @@ func measure(cfg *config, round int, w *Workload, t *Target) Measurement {
 	if cfg.ProfileDir != "" {
 		profile = filepath.Join(cfg.ProfileDir, fmt.Sprintf("cpu-%s-%s-r%d.prof", t.Name, w.Name, round))
 	}
-	srv, err := startServer(t.Server, profile, serverMaxLife)
+	srv, err := startServer(cfg.executable(t), t.Server, profile, serverMaxLife)
 	if err != nil {
 		m.Error = err.Error()
 		return m

@@ -31,14 +31,11 @@ const (
 	stopTimeout  = 15 * time.Second // a CPU profile is written on the way out
 )
 
-// startServer re-executes this binary in its serve mode to run the named
-// server on a free loopback port, and waits until it listens. If cpuProfile
-// is set, the process writes a CPU profile there as it stops.
-func startServer(name, cpuProfile string, maxLife time.Duration) (*serverProc, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
+// startServer runs the bench binary exe (this one, or a baseline's) in its
+// serve mode to run the named server on a free loopback port, and waits until
+// it listens. If cpuProfile is set, the process writes a CPU profile there as
+// it stops.
+func startServer(exe, name, cpuProfile string, maxLife time.Duration) (*serverProc, error) {
 	args := []string{"-serve", name, "-addr", "127.0.0.1:0", "-max-life", maxLife.String()}
 	if cpuProfile != "" {
 		args = append(args, "-cpuprofile", cpuProfile)

@@ -13,6 +13,10 @@ import (
 func (r *Report) printTables(w io.Writer) {
 	fmt.Fprintf(w, "\nLibrary %s; %s, %d CPUs, %s; load average %s at the start, %s at the end.\n",
 		r.Library, r.Machine.CPUModel, r.Machine.CPUs, r.Machine.GoVersion, r.Machine.LoadStart, r.Machine.LoadEnd)
+	if r.Config.Baseline != "" {
+		fmt.Fprintf(w, "Baseline: %s is the endpoint server as of -baseline %s, commit %s.\n",
+			baselineTarget, r.Config.Baseline, r.Config.BaselineCommit)
+	}
 	fmt.Fprintf(w, "\nMedians of %s (ops/s; latency in µs; idle in KiB of server RSS per connection):\n\n", r.runLabel())
 	header := []string{"target"}
 	for _, wl := range r.Workloads {
@@ -57,6 +61,9 @@ func (r *Report) printTables(w io.Writer) {
 			continue
 		}
 		row := []string{peer}
+		if peer == baselineTarget {
+			row[0] += " (current ÷ baseline)"
+		}
 		for _, wl := range r.Workloads {
 			if x := r.findRatio(wl, "endpoint", peer); x != nil {
 				row = append(row, strconv.FormatFloat(x.Ratio, 'f', 2, 64))

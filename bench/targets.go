@@ -9,7 +9,9 @@ import (
 )
 
 // servers are the server programs a target can run, each in its own process
-// (see serveMain). A server serves on l until stop is called.
+// (see serveMain). A server serves on l until stop is called. A variant of a
+// server, such as the endpoint without some middleware, is one more entry
+// here and one more row in allTargets.
 var servers = map[string]func(l net.Listener) (stop func(), err error){
 	"endpoint": serveEndpoint,
 	"raw":      serveRaw,
@@ -28,6 +30,10 @@ type Target struct {
 	// Workloads, if not nil, are the only workloads the target takes part
 	// in; nil means all of them.
 	Workloads []string
+	// Baseline rows run Server from the bench binary built from the
+	// -baseline commit (see buildBaseline) instead of this binary. They
+	// exist only with -baseline, and are then always measured.
+	Baseline bool
 }
 
 // Supports reports whether t takes part in the workload w.
@@ -48,6 +54,8 @@ func (t *Target) Supports(w string) bool {
 var allTargets = []*Target{
 	{Name: "endpoint", Server: "endpoint", Dial: dialWire,
 		About: "this library (Endpoint + handlers.Register), driven by the load generator's wire client"},
+	{Name: baselineTarget, Server: "endpoint", Dial: dialWire, Baseline: true,
+		About: "the endpoint server as built from the -baseline commit, the same wire client (only with -baseline)"},
 	{Name: "endpoint-client", Server: "endpoint", Dial: dialEndpointClient,
 		Workloads: []string{"seq", "conc", "pipe", "gob"},
 		About:     "the same server, driven by the library's own endpoint.Client"},
@@ -62,9 +70,15 @@ var allTargets = []*Target{
 		About: "gRPC-go unary calls, protobuf wire format by hand, grpc.ClientConn"},
 }
 
+// baselineTarget is the name of the row of the endpoint as of the -baseline
+// commit; the ratio of "endpoint" to it is the current server over the
+// baseline.
+const baselineTarget = "endpoint-base"
+
 // selectTargets returns the targets named in the comma-separated list, in
-// table order.
-func selectTargets(list string) ([]*Target, error) {
+// table order. With a baseline, the baseline rows are added if not named;
+// without one, naming one is an error.
+func selectTargets(list string, baseline bool) ([]*Target, error) {
 	names, err := splitList(list, "target", func(n string) bool {
 		return slices.ContainsFunc(allTargets, func(t *Target) bool { return t.Name == n })
 	})
@@ -73,7 +87,10 @@ func selectTargets(list string) ([]*Target, error) {
 	}
 	var ts []*Target
 	for _, t := range allTargets {
-		if slices.Contains(names, t.Name) {
+		switch {
+		case t.Baseline && !baseline && slices.Contains(names, t.Name):
+			return nil, fmt.Errorf("target %s is the endpoint built from an earlier commit: it needs -baseline REV", t.Name)
+		case t.Baseline && baseline, slices.Contains(names, t.Name):
 			ts = append(ts, t)
 		}
 	}
