@@ -12,4 +12,7 @@ var (
 	// ErrNewline is returned by WriteLine for text that contains a newline,
 	// which would split one line into two on the wire.
 	ErrNewline = errors.New("codec: line contains a newline")
+	// ErrGobRefused is wrapped by every error of a GobChecker: the gob
+	// payload was refused before encoding/gob saw it.
+	ErrGobRefused = errors.New("codec: gob payload refused")
 )
