@@ -42,6 +42,13 @@ type Client struct {
 	mu      sync.Mutex // protects the following
 	pending callQueue  // calls written and not yet answered, oldest first
 	err     error      // why the client stopped; nil while it works
+	sent    uint64     // calls whose requests have been handed to the connection
+	// answerable is sent as it was when the reader last took bytes from the
+	// connection: a reply line in those bytes can only answer one of those
+	// calls, so a line beyond them was sent by the server unasked. Only
+	// readReplies uses it.
+	answerable uint64
+	answered   uint64 // calls given a reply line; only readReplies uses it
 
 	// The gob session codec of typed calls, made on first use: enc and
 	// encBuf are used under sem, dec and decGR by readReplies only.
@@ -71,7 +78,7 @@ func NewClient(conn net.Conn) *Client {
 		bw:         bufio.NewWriterSize(conn, bufSize),
 		readerDone: make(chan struct{}),
 	}
-	go c.readReplies(bufio.NewReaderSize(conn, bufSize))
+	go c.readReplies(bufio.NewReaderSize(replyReader{c}, bufSize))
 	return c
 }
 
@@ -221,6 +228,7 @@ func (c *Client) send(ctx context.Context, cl *call, lines []string, body []byte
 		return err
 	}
 	c.pending.push(cl)
+	c.sent++
 	c.mu.Unlock()
 
 	finish := c.watchWrite(ctx)
@@ -321,8 +329,22 @@ func (c *Client) watchWrite(ctx context.Context) (finish func() bool) {
 	}
 }
 
+// replyReader is what the Client's reply reader reads from: the connection,
+// noting after each read how many requests had been sent by then.
+type replyReader struct{ c *Client }
+
+func (r replyReader) Read(p []byte) (int, error) {
+	n, err := r.c.conn.Read(p)
+	r.c.mu.Lock()
+	r.c.answerable = r.c.sent
+	r.c.mu.Unlock()
+	return n, err
+}
+
 // readReplies reads reply lines and hands each to the oldest pending call,
-// until the connection fails.
+// until the connection fails. A line that no call can have asked for (one
+// read before its request was sent, such as a greeting the Client was not
+// told of) breaks the connection rather than answer the wrong call.
 func (c *Client) readReplies(br *bufio.Reader) {
 	defer close(c.readerDone)
 	for {
@@ -332,12 +354,16 @@ func (c *Client) readReplies(br *bufio.Reader) {
 			return
 		}
 		c.mu.Lock()
-		cl := c.pending.pop()
+		var cl *call
+		if c.answered < c.answerable {
+			cl = c.pending.pop()
+		}
 		if cl == nil {
 			c.mu.Unlock()
 			c.fail(c.broken("unexpected line from", fmt.Errorf("%.80q", line)))
 			return
 		}
+		c.answered++
 		c.mu.Unlock()
 		if msg, ok := bytes.CutPrefix(line, []byte("ERR ")); ok {
 			cl.err = &RemoteError{Command: cl.command, Message: string(msg)}
@@ -359,6 +385,9 @@ func (c *Client) readValue(br *bufio.Reader, cl *call, line []byte) error {
 		return c.broken("unexpected reply from", fmt.Errorf("%.80q", line))
 	}
 	if c.dec == nil {
+		// The server's replies pass the gob firewall too: a hostile or
+		// broken server must not make the Client allocate without bound.
+		c.decGR.Check = &codec.GobChecker{MaxTypeBytes: DefaultMaxReplyBytes}
 		c.dec = gob.NewDecoder(&c.decGR)
 	}
 	c.decGR.R, c.decGR.N = br, DefaultMaxReplyBytes

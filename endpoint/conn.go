@@ -8,7 +8,6 @@ import (
 	"net"
 	"runtime/debug"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -23,39 +22,32 @@ type conn struct {
 	remoteAddr string
 	ctx        context.Context
 	cancel     context.CancelFunc
-	br         *bufio.Reader
+	br         *bufio.Reader // nil while the connection waits holding no buffers
 	bw         *bufio.Writer
 	req        Request  // reused for every request on the connection
-	stream     *Stream  // set once a handler hijacks the connection
 	sess       *session // made by the first typed command
-	holdsSlot  bool     // the running handler holds a MaxHandlers slot
 	last       *route   // the route of the connection's latest request
+	holdsSlot  bool     // the running handler holds a MaxHandlers slot
 	linger     bool     // an ERR line is the last word: see lingerClose
-	idle       time.Duration
-	// raw is the socket, for reading without a buffer or without waiting
-	// (see idle_unix.go); nil where the connection is not a socket.
-	raw     syscall.RawConn
-	ready   func(fd uintptr) bool // c.peekReady, made once
-	now     nowRead
+
+	// sock is the socket under an exact *net.TCPConn or *net.UnixConn, for
+	// waiting without buffers (see wait_unix.go); nil for any other conn,
+	// which is only ever used through net.Conn.
+	sock    syscall.RawConn
+	ready   func(fd uintptr) bool // c.peekReady, made once so that passing it allocates nothing
 	peeks   int
 	peekBuf [1]byte
-	// readingCommand is set while serveOne reads a command line.
-	readingCommand bool
 
-	// Deadlines (see deadline.go); only the connection's goroutine uses them.
-	deadline time.Time // the one set on the socket; zero: none set
-	reqStart time.Time // when the request being served began; zero: not yet known
+	// The deadlines set on rwc, in Unix nanoseconds (0: none); only the
+	// connection's goroutine uses them.
+	idle     time.Duration // the endpoint's IdleTimeout; zero: none
+	rdl, wdl int64
 
-	// state is where the connection is in its life (see state.go). mu is
-	// held by Shutdown while it wakes the connection, and guards stream's
-	// being set, against Shutdown.
-	state atomic.Int32
-	mu    sync.Mutex
-
-	// draining is set once the endpoint shuts down: the connection then
-	// serves only requests that have already reached it. Only the
-	// connection's own goroutine touches it.
-	draining bool
+	mu     sync.Mutex // protects the following, which Shutdown reads
+	state  ConnState
+	woken  bool    // Shutdown has set a past read deadline to wake the idle connection
+	stream *Stream // set once a handler hijacks the connection
+	member bool    // counted against MaxMembers rather than MaxConns; guarded by e.mu
 }
 
 const bufSize = 4096
@@ -64,117 +56,253 @@ func newConn(e *Endpoint, rwc net.Conn) *conn {
 	c := &conn{e: e, rwc: rwc, remoteAddr: e.remoteID(rwc), idle: e.idleTimeout()}
 	c.ctx, c.cancel = context.WithCancel(e.ctx)
 	c.req = Request{RemoteAddr: c.remoteAddr, RW: new(bufio.ReadWriter), c: c}
-	if c.raw = socketOf(rwc); c.raw != nil {
+	if c.sock = socketOf(rwc); c.sock != nil {
 		c.ready = c.peekReady
-		c.now.read = c.now.readFd
 	}
 	c.takeBuffers()
 	return c
 }
 
-// serve runs the connection until it closes: each turn of the loop is one
-// request's whole life, from reading its command line to flushing its reply.
+// serve runs the connection until it closes. Each turn of the loop is one
+// request's whole life: wait for input, read the command line, dispatch, let
+// the handler read its payload and buffer its reply, and flush once nothing
+// more is buffered, so that a pipelined batch is answered with one write.
 func (c *conn) serve() {
-	err := c.greet()
+	c.setState(StateActive)
+	c.startRequest()
+	var err error
+	if c.e.Greeting != "" {
+		err = codec.WriteLine(c.bw, c.e.Greeting)
+	}
 	for err == nil {
-		err = c.serveOne()
+		if c.br.Buffered() == 0 {
+			c.startIdle()
+			if err = c.bw.Flush(); err != nil {
+				break
+			}
+			if err = c.waitForInput(); err != nil {
+				err = c.failRead(err)
+				break
+			}
+		}
+		c.startRequest()
+
+		line, rerr := codec.ReadLine(c.br, c.e.maxLine())
+		if rerr != nil {
+			err = c.failRead(rerr)
+			break
+		}
+		name := codec.TrimCommand(line)
+		if len(name) == 0 {
+			continue // blank lines between requests are ignored
+		}
+		r := c.route(name)
+		if r == nil {
+			err = c.replyErr(fmt.Errorf("%w %.80q", ErrUnknownCommand, name))
+			continue
+		}
+		c.req.Command = r.name
+		herr := c.run(r.handler)
+		if c.stream != nil {
+			err = c.endStream(herr)
+			break
+		}
+		if herr != nil {
+			err = c.replyErr(herr)
+		}
 	}
 	c.close(err)
 }
 
-func (c *conn) greet() error {
-	if c.e.Greeting == "" {
+// route finds the command's route. Routes are never removed or replaced, so
+// the connection's last one stays good, and a run of one command skips the
+// table.
+func (c *conn) route(name []byte) *route {
+	if r := c.last; r != nil && string(name) == r.name {
+		return r
+	}
+	r := c.e.lookup(name)
+	if r == nil {
+		r = c.e.lookup(asciiUpper(name))
+	}
+	if r != nil {
+		c.last = r
+	}
+	return r
+}
+
+// Deadlines are set at two points of a connection's life, as net/http's
+// conn.serve sets them: when a request starts (read and write: IdleTimeout
+// for the request's payload to arrive and for its reply to be written, also
+// when a large reply is written out while the handler runs), and when the
+// connection goes idle (read: IdleTimeout to wait for the next request;
+// write: IdleTimeout to write out the replies buffered so far, which a slow
+// handler may have taken long to make). A deadline within 1/64 of the one
+// wanted is left as it is, since setting one costs more than serving a small
+// request, and whether it is within is judged by the coarse clock (see
+// clock.go): a request gets at least 61/64 of IdleTimeout.
+
+// startIdle sets the deadlines for writing out the replies and waiting for
+// the next request.
+func (c *conn) startIdle() { c.renewDeadlines() }
+
+// startRequest sets the read and write deadlines of the request that starts.
+func (c *conn) startRequest() { c.renewDeadlines() }
+
+// renewDeadlines sets the read and write deadlines to IdleTimeout from now,
+// unless both are near that already.
+func (c *conn) renewDeadlines() {
+	if c.idle <= 0 {
+		if c.rdl != 0 || c.wdl != 0 { // Shutdown's wake, or a drain, set one
+			c.rwc.SetDeadline(time.Time{})
+			c.rdl, c.wdl = 0, 0
+		}
+		return
+	}
+	want := c.e.coarse.Load() + int64(c.idle)
+	if c.near(c.rdl, want) && c.near(c.wdl, want) {
+		return
+	}
+	t := time.Now().Add(c.idle)
+	c.rwc.SetDeadline(t)
+	c.rdl, c.wdl = t.UnixNano(), t.UnixNano()
+}
+
+func (c *conn) near(set, want int64) bool {
+	d, slack := want-set, int64(c.idle/64)
+	return -slack <= d && d <= slack
+}
+
+// waitForInput waits, holding no buffers where it can, for the first byte of
+// the next request, within the idle timeout. Once the endpoint shuts down it
+// waits no more: the connection serves what has already arrived, then closes.
+func (c *conn) waitForInput() error {
+	if !c.goIdle() {
+		return c.drain()
+	}
+	err := c.wait()
+	if c.goActive() || err != nil && c.e.shuttingDown() {
+		return c.drain()
+	}
+	return err
+}
+
+// goIdle marks the connection as waiting for a request, unless the endpoint
+// is shutting down: then it reports false.
+func (c *conn) goIdle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.e.shuttingDown() {
+		return false
+	}
+	c.setStateLocked(StateIdle)
+	return true
+}
+
+// goActive marks the connection as serving, and reports whether Shutdown woke
+// it meanwhile, leaving a past read deadline on the socket.
+func (c *conn) goActive() (woken bool) {
+	c.mu.Lock()
+	woken, c.woken = c.woken, false
+	c.setStateLocked(StateActive)
+	c.mu.Unlock()
+	if woken {
+		c.rdl = aLongTimeAgo.UnixNano()
+	}
+	return woken
+}
+
+// drain decides whether a connection of an endpoint that shuts down has more
+// to serve: a request that has already arrived is served (a request whose
+// command line reached the server before Shutdown is answered), and when
+// none has, the connection closes.
+func (c *conn) drain() error {
+	if c.inputReady() {
 		return nil
 	}
-	c.armIdle(time.Now())
-	if err := codec.WriteLine(c.bw, c.e.Greeting); err != nil {
+	return errDrained
+}
+
+// drainWait bounds how long a conn that is not a plain socket (a TLS session,
+// a wrapping conn) is given to hand over input that has already arrived.
+const drainWait = 100 * time.Millisecond
+
+// inputReady reports, without waiting, whether input has arrived. A conn that
+// is not a socket is given drainWait to say.
+func (c *conn) inputReady() bool {
+	if c.sock != nil {
+		return c.peekNow()
+	}
+	t := time.Now().Add(drainWait)
+	c.rwc.SetReadDeadline(t)
+	c.rdl = t.UnixNano()
+	_, err := c.br.Peek(1)
+	return err == nil
+}
+
+// wait blocks until input arrives, within the read deadline. A socket waits
+// with its buffers given back (see wait_unix.go); any other conn waits in a
+// read.
+func (c *conn) wait() error {
+	if c.sock == nil {
+		_, err := c.br.Peek(1)
 		return err
 	}
-	return c.bw.Flush()
+	c.dropBuffers()
+	err := c.waitReadable()
+	c.takeBuffers()
+	return err
 }
 
 // errDrained ends a connection that has served all it had when the endpoint
 // shut down.
 var errDrained = errors.New("endpoint: shut down")
 
-// serveOne reads one request, dispatches it and replies. It returns an error
-// when the connection must close.
-//
-// Replies are written out only when the connection would otherwise wait for
-// input: in waitIdle before waiting for the next request, and in
-// connReader.Read before a read that must wait. A pipelined batch is answered
-// with one write, and a reply is never held back while the server waits.
-func (c *conn) serveOne() error {
-	// Read the command line, skipping blank lines.
-	var name []byte
-	for len(name) == 0 {
-		c.reqStart = time.Time{}
-		if c.br.Buffered() == 0 {
-			c.setIdle()
-			if err := c.waitIdle(); err != nil {
-				return err
-			}
-		}
-		c.readingCommand = true // a read now means waiting for a command
-		line, err := codec.ReadLine(c.br, c.e.maxLine())
-		c.readingCommand = false
-		if err != nil {
-			if errors.Is(err, codec.ErrLineTooLong) {
-				c.replyErr(errors.Wrapf(err, "command line over %d bytes", c.e.maxLine()))
-				c.linger = true
-			}
-			return err
-		}
-		name = codec.TrimCommand(line)
-	}
-	c.setActive()
-
-	// Dispatch. Routes are never removed or replaced, so the connection's
-	// last one stays good, and a run of one command skips the table.
-	r := c.last
-	if r == nil || string(name) != r.name {
-		if r = c.e.lookup(name); r == nil {
-			r = c.e.lookup(asciiUpper(name))
-		}
-		if r == nil {
-			return c.replyErr(fmt.Errorf("%w %q", ErrUnknownCommand, name))
-		}
-		c.last = r
-	}
-	c.req.Command = r.name
-	err := c.run(r.handler)
-	if c.stream != nil {
-		return c.endStream(err)
-	}
-
-	// Reply: a handler's error becomes its one-line ERR reply; after a
-	// protocol error or a panic the connection closes.
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, errPanicked):
-		c.linger = true
-		return err
-	case isProtocolError(err):
-		c.replyErr(err)
-		c.linger = true
+// failRead decides how a connection whose read failed ends: with no word to
+// a peer that hung up or to one drained by Shutdown, and with an "ERR" line
+// (an idle timeout, a line too long) to one that is still there.
+func (c *conn) failRead(err error) error {
+	if errors.Is(err, errDrained) || hungUp(err) {
 		return err
 	}
-	return c.replyErr(err)
+	return c.replyErr(&ProtocolError{Err: err})
 }
 
-// isProtocolError reports whether err wraps a *ProtocolError. It is a
-// function of its own so that the target of errors.As is allocated only on
-// the error path.
-func isProtocolError(err error) bool {
-	var pe *ProtocolError
-	return errors.As(err, &pe)
+// hungUp reports whether err says the peer has gone.
+func hungUp(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// replyErr buffers the one-line "ERR" reply for a request that failed with
+// err, or queues it on the connection's Stream once it has been hijacked. It
+// returns err when the connection must close after it: after a protocol
+// error, for the stream is out of step, and after a panic.
+func (c *conn) replyErr(err error) error {
+	panicked := errors.Is(err, errPanicked)
+	line := "ERR " + errText(err, c.e.limitOf)
+	if panicked {
+		line = "ERR " + ErrInternal.Error()
+	}
+	if c.stream != nil {
+		c.stream.Send(line)
+	} else {
+		codec.WriteLine(c.bw, line)
+	}
+	if panicked || isProtocolError(err) {
+		c.linger = true
+		return err
+	}
+	if line == "ERR "+ErrInternal.Error() {
+		c.e.logger().Warn("request failed", "command", c.req.Command, "remote", c.remoteAddr, "err", err)
+	}
+	return nil
 }
 
 // endStream ends a hijacked connection once its handler has returned: the
 // handler's error, if any, is sent as the last line.
 func (c *conn) endStream(err error) error {
-	if err != nil && !errors.Is(err, errPanicked) {
+	if err != nil {
 		c.replyErr(err)
 	}
 	c.stream.Close()
@@ -208,13 +336,12 @@ func (c *conn) run(h Handler) error {
 	return c.call(h)
 }
 
-// call calls h, turning a panic into an "ERR" reply and errPanicked.
+// call calls h, turning a panic into errPanicked.
 func (c *conn) call(h Handler) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			c.e.logger().Error("handler panicked", "command", c.req.Command,
 				"remote", c.remoteAddr, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			c.replyErr(ErrInternal)
 			err = errPanicked
 		}
 	}()
@@ -228,35 +355,81 @@ func (c *conn) releaseSlot() {
 	}
 }
 
-// replyErr buffers the one-line "ERR" reply for err, or queues it on the
-// connection's Stream once it has been hijacked.
-func (c *conn) replyErr(err error) error {
-	if c.stream != nil {
-		c.stream.Send(errLine(err))
-		return nil
-	}
-	return codec.WriteLine(c.bw, errLine(err))
-}
+// closeFlushTimeout bounds writing out the last lines of a closing
+// connection: its replies, its "ERR" line, a Stream's queue.
+const closeFlushTimeout = time.Second
 
-// close flushes what is buffered, closes the socket, forgets the connection
-// and logs why it closed.
+// close writes out what is buffered, closes the socket (lingering after an
+// ERR line), forgets the connection and logs why it closed.
 func (c *conn) close(why error) {
-	c.rwc.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
-	c.bw.Flush()
-	if c.linger {
-		c.lingerClose()
+	if c.stream == nil {
+		c.rwc.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
+		c.bw.Flush()
+		if c.linger {
+			lingerClose(c.rwc)
+		}
 	}
 	c.rwc.Close()
 	c.dropBuffers()
 	c.cancel()
+	c.setState(StateClosed)
 	c.e.forget(c, func() {
 		// Logged before Shutdown can see the connection gone, so that a
 		// program exiting after Shutdown never loses the line.
 		switch {
-		case errors.Is(why, io.EOF), errors.Is(why, net.ErrClosed), errors.Is(why, errDrained), errors.Is(why, errHijackEnded):
+		case why == nil, errors.Is(why, errDrained), errors.Is(why, errHijackEnded), hungUp(why):
 			c.e.logger().Info("connection closed", "remote", c.remoteAddr)
 		default:
 			c.e.logger().Info("connection closed", "remote", c.remoteAddr, "reason", why)
 		}
 	})
+}
+
+// wakeForShutdown makes an idle connection's wait return, so that it notices
+// the shutdown; a hijacked connection is closed outright. A connection that
+// serves a request notices by itself when it next goes idle.
+func (c *conn) wakeForShutdown() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch c.state {
+	case StateIdle:
+		c.woken = true
+		c.rwc.SetReadDeadline(aLongTimeAgo)
+	case StateHijacked:
+		c.cancel()
+		c.stream.close(false)
+	}
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+// Idle connections hold no buffers: while a socket waits for its next command
+// with nothing buffered, its reader and writer go back to these pools. With
+// many idle connections that is most of their memory.
+var (
+	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, bufSize) }}
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, bufSize) }}
+)
+
+// takeBuffers gives the connection a reader and a writer.
+func (c *conn) takeBuffers() {
+	c.br = readerPool.Get().(*bufio.Reader)
+	c.br.Reset(c.rwc)
+	c.bw = writerPool.Get().(*bufio.Writer)
+	c.bw.Reset(c.rwc)
+	if c.stream == nil {
+		c.req.RW.Reader, c.req.RW.Writer = c.br, c.bw
+	}
+}
+
+// dropBuffers returns the connection's reader and writer, which must be empty.
+func (c *conn) dropBuffers() {
+	c.br.Reset(nil)
+	readerPool.Put(c.br)
+	c.bw.Reset(nil)
+	writerPool.Put(c.bw)
+	c.br, c.bw = nil, nil
+	if c.stream == nil {
+		c.req.RW.Reader, c.req.RW.Writer = nil, nil
+	}
 }

@@ -34,12 +34,28 @@
 // # Limits
 //
 // Every read is bounded: command and payload lines by
-// [Endpoint.MaxLineBytes], gob payloads by [Endpoint.MaxPayloadBytes], time
-// by [Endpoint.IdleTimeout], connections by [Endpoint.MaxConns], running
-// handlers by [Endpoint.MaxHandlers]. Bad input gets an "ERR" line; where the
-// stream cannot be trusted after it (a [ProtocolError]), the connection is
-// closed too. A panicking handler is recovered and logged. Nothing of this
-// touches the other connections.
+// [Endpoint.MaxLineBytes] (refused as soon as the limit is passed), gob
+// payloads by [Endpoint.MaxPayloadBytes] and [Endpoint.MaxGobDepth] (codec's
+// gob firewall checks every payload before encoding/gob sees it), time by
+// [Endpoint.IdleTimeout], request/reply connections by [Endpoint.MaxConns],
+// chat members by [Endpoint.MaxMembers], running handlers by
+// [Endpoint.MaxHandlers]. Bad input gets an "ERR" line whose text reveals
+// nothing of the server's insides; where the stream cannot be trusted after
+// it (a [ProtocolError]), the connection is closed too, after a lingering
+// close so that the client reads the line. A panicking handler is recovered
+// and logged. Nothing of this touches the other connections.
+//
+// # A connection's life
+//
+// One goroutine serves a connection, and one function, conn.serve, holds a
+// command's whole life: wait for input (holding no buffers, for a plain TCP or
+// unix socket), read the command line, dispatch, let the handler read its
+// payload and write its reply, and flush once nothing more is buffered, so a
+// pipelined batch is answered with one write. Deadlines are set when a
+// request starts and when the connection goes idle, never inside a reader.
+// A [net.Conn] the endpoint is given is only used through its methods, so a
+// wrapping conn works unchanged. [Endpoint.ConnState] watches connections
+// move between the states of [ConnState].
 //
 // # Calling
 //

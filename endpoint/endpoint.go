@@ -8,10 +8,13 @@ import (
 	"net"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/endpoint-rpc/endpoint/codec"
 )
 
 // Defaults for the Endpoint's limits, used where a field is zero.
@@ -20,6 +23,7 @@ const (
 	DefaultMaxPayloadBytes = 1 << 20  // 1 MiB
 	DefaultIdleTimeout     = 5 * time.Minute
 	DefaultMaxConns        = 10000
+	DefaultMaxMembers      = 1000
 	// DefaultPort is the TCP port the endpoint program listens on.
 	DefaultPort = "61000"
 )
@@ -42,10 +46,20 @@ type Endpoint struct {
 	// also bounds how long a reply may take to be written. Zero means
 	// DefaultIdleTimeout; a negative value means no timeout.
 	IdleTimeout time.Duration
-	// MaxConns bounds the connections served at once; a connection over it is
-	// sent an "ERR" line and closed. Zero means DefaultMaxConns; a negative
-	// value means no limit.
+	// MaxConns bounds the request/reply connections served at once; a
+	// connection over it is sent an "ERR" line and closed. Hijacked
+	// connections (chat members) are counted against MaxMembers instead, so
+	// that they can never lock request/reply clients out. Zero means
+	// DefaultMaxConns; a negative value means no limit.
 	MaxConns int
+	// MaxMembers bounds the hijacked connections (chat members) at once:
+	// Request.Hijack fails with ErrRoomFull over it. Zero means
+	// DefaultMaxMembers; a negative value means no limit.
+	MaxMembers int
+	// MaxGobDepth bounds how deep the values and type definitions of a gob
+	// payload may nest; deeper payloads are refused before encoding/gob sees
+	// them. Zero or less means codec.DefaultMaxGobDepth.
+	MaxGobDepth int
 	// Greeting, if not empty, is a line sent to every new connection before
 	// anything else.
 	Greeting string
@@ -59,6 +73,10 @@ type Endpoint struct {
 	SendQueueLen int
 	// Logger receives the endpoint's log lines. Nil means slog.Default().
 	Logger *slog.Logger
+	// ConnState, if not nil, is called each time a connection changes state
+	// (see ConnState), on the connection's own goroutine with the
+	// connection's lock held: it must be quick and must not block.
+	ConnState func(net.Conn, ConnState)
 
 	initOnce  sync.Once
 	ctx       context.Context // parent of every connection's context
@@ -76,12 +94,18 @@ type Endpoint struct {
 	mu         sync.Mutex // protects the following
 	listeners  map[*net.Listener]struct{}
 	conns      map[*conn]struct{}
+	serving    int // request/reply connections, counted against MaxConns
+	members    int // hijacked connections, counted against MaxMembers
+	clockUsers int // Serve calls and connections: the coarse clock ticks while there are any
+	clockStop  chan struct{}
 	inShutdown atomic.Bool // set under mu; read without it
 	connWG     sync.WaitGroup
 	closeErr   error
 	closed     bool
 
 	unnamed atomic.Uint64 // peers named "unix-N" so far
+
+	coarse atomic.Int64 // the time, in Unix nanoseconds, as of the clock's last tick (see clock.go)
 }
 
 // route is a registered command: the name is kept here so that dispatch can
@@ -217,14 +241,37 @@ func (e *Endpoint) idleTimeout() time.Duration {
 	return e.IdleTimeout
 }
 
-func (e *Endpoint) maxConns() int {
+func (e *Endpoint) maxConns() int   { return countLimit(e.MaxConns, DefaultMaxConns) }
+func (e *Endpoint) maxMembers() int { return countLimit(e.MaxMembers, DefaultMaxMembers) }
+
+// countLimit reads a limit field of the Endpoint: zero means def, and a
+// negative value means none, returned as 0.
+func countLimit(v, def int) int {
 	switch {
-	case e.MaxConns < 0:
+	case v < 0:
 		return 0
-	case e.MaxConns == 0:
-		return DefaultMaxConns
+	case v == 0:
+		return def
 	}
-	return e.MaxConns
+	return v
+}
+
+func (e *Endpoint) maxGobDepth() int {
+	if e.MaxGobDepth > 0 {
+		return e.MaxGobDepth
+	}
+	return codec.DefaultMaxGobDepth
+}
+
+// limitOf says what limit err is about, for the client's "ERR" line.
+func (e *Endpoint) limitOf(err error) string {
+	switch err {
+	case codec.ErrLineTooLong:
+		return "limit " + strconv.Itoa(e.maxLine()) + " bytes"
+	case codec.ErrPayloadTooLarge:
+		return "limit " + strconv.FormatInt(e.maxPayload(), 10) + " bytes"
+	}
+	return ""
 }
 
 func (e *Endpoint) logger() *slog.Logger {

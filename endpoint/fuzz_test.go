@@ -3,7 +3,9 @@ package endpoint_test
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -89,17 +91,17 @@ func modelSession(in []byte, help string) [][]byte {
 	// unfinished returns the outcomes for a line that the input ends in
 	// the middle of: err is the reply for a line over the limit, eof the
 	// one otherwise.
+	// A line is refused as soon as more than the limit (and room for a
+	// "\r") has arrived, so an unfinished line is too long or not.
 	unfinished := func(partial []byte, eof, tooLong string) [][]byte {
-		if len(partial) > 0 {
-			eof = strings.Replace(eof, "EOF", "unexpected EOF", 1)
+		n := len(partial)
+		if n > fuzzMaxLine+1 || n == fuzzMaxLine+1 && partial[n-1] != '\r' {
+			eof = tooLong
 		}
-		a := append(bytes.Clone(out.Bytes()), eof...)
-		if len(partial) <= fuzzMaxLine+2 {
-			return [][]byte{a}
-		}
-		return [][]byte{a, append(bytes.Clone(out.Bytes()), tooLong...)}
+		return [][]byte{append(out.Bytes(), eof...)}
 	}
-	cmdTooLong := fmt.Sprintf("ERR command line over %d bytes: codec: line too long\n", fuzzMaxLine)
+	lineTooLong := fmt.Sprintf("ERR line too long (limit %d bytes)\n", fuzzMaxLine)
+	cmdTooLong := lineTooLong
 	for {
 		line, ok, tooLong := readLine()
 		if !ok {
@@ -131,10 +133,10 @@ func modelSession(in []byte, help string) [][]byte {
 			}
 			payload, ok, tooLong := readLine()
 			if !ok {
-				return unfinished(payload, "ERR EOF\n", fmt.Sprintf("ERR line over %d bytes: codec: line too long\n", fuzzMaxLine))
+				return unfinished(payload, "ERR incomplete request\n", lineTooLong)
 			}
 			if tooLong {
-				fmt.Fprintf(&out, "ERR line over %d bytes: codec: line too long\n", fuzzMaxLine)
+				out.WriteString(lineTooLong)
 				return [][]byte{out.Bytes()}
 			}
 			out.WriteString("OK")
@@ -155,16 +157,30 @@ func modelSession(in []byte, help string) [][]byte {
 			br := bufio.NewReader(r)
 			var v handlers.GobPayload
 			if err := codec.DecodeGob(br, fuzzMaxPayload, &v); err != nil {
-				msg := strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(err.Error())
-				out.WriteString("ERR " + msg + "\n")
+				out.WriteString(modelGobError(err))
 				return [][]byte{out.Bytes()}
 			}
 			in = in[len(in)-r.Len()-br.Buffered():]
 			fmt.Fprintf(&out, "OK N=%d S=%s\n", v.N, strconv.Quote(v.S))
 			continue
 		}
-		fmt.Fprintf(&out, "ERR unknown command %q\n", name)
+		fmt.Fprintf(&out, "ERR unknown command %.80q\n", name) // names are cut at 80 runes
 	}
+}
+
+// modelGobError is the ERR line for a GOB payload that DecodeGob refused:
+// what the client may know of why, and nothing of encoding/gob's own words.
+func modelGobError(err error) string {
+	switch {
+	case errors.Is(err, codec.ErrPayloadTooLarge):
+		return fmt.Sprintf("ERR payload too large (limit %d bytes)\n", fuzzMaxPayload)
+	case errors.Is(err, codec.ErrGobRefused):
+		_, why, _ := strings.Cut(err.Error(), codec.ErrGobRefused.Error())
+		return "ERR gob payload refused" + why + "\n"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "ERR incomplete request\n"
+	}
+	return "ERR invalid payload\n"
 }
 
 // asciiOnly reports whether b is all ASCII: only such names fold to the

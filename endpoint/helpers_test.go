@@ -110,6 +110,7 @@ type testServer struct {
 	Log     *logSink
 
 	served   chan error
+	wrap     func(net.Listener) net.Listener
 	serveMu  sync.Mutex
 	serveErr error
 	serveEnd bool
@@ -133,10 +134,20 @@ func startServer(tb testing.TB, network string, configure func(*endpoint.Endpoin
 // startServerWith is startServer with no handlers but those setup registers.
 func startServerWith(tb testing.TB, network string, setup func(*endpoint.Endpoint)) *testServer {
 	tb.Helper()
-	s := &testServer{Network: network, Log: newLogSink(), served: make(chan error, 1)}
+	return startServerWrapped(tb, network, nil, setup)
+}
+
+// startServerWrapped is startServerWith on the listener wrap makes of a
+// fresh one; wrap may be nil.
+func startServerWrapped(tb testing.TB, network string, wrap func(net.Listener) net.Listener, setup func(*endpoint.Endpoint)) *testServer {
+	tb.Helper()
+	s := &testServer{Network: network, Log: newLogSink(), served: make(chan error, 1), wrap: wrap}
 	s.E = &endpoint.Endpoint{Logger: slog.New(slog.NewTextHandler(s.Log, nil))}
 	setup(s.E)
 	l := listen(tb, network)
+	if s.wrap != nil {
+		l = s.wrap(l)
+	}
 	s.Addr = l.Addr().String()
 	go func() { s.served <- s.E.Serve(l) }()
 	tb.Cleanup(func() { s.stop(tb) })
@@ -325,6 +336,17 @@ func (c *rawConn) expectClosed() {
 	if err != nil && !isClosed(err) {
 		c.tb.Fatalf("want the connection closed, got %v", err)
 	}
+}
+
+// expectIdleTimeout fails unless the server sends "ERR idle timeout" and then
+// closes the connection, within hangTimeout.
+func (c *rawConn) expectIdleTimeout() {
+	c.tb.Helper()
+	c.SetReadDeadline(time.Now().Add(hangTimeout))
+	if line, err := c.readLine(); err != nil || line != "ERR idle timeout" {
+		c.tb.Fatalf("got %q, %v; want ERR idle timeout", line, err)
+	}
+	c.expectClosed()
 }
 
 // expectErrLinesThenClosed fails unless the server closes the connection

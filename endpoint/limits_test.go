@@ -199,11 +199,11 @@ func TestIdleTimeout(t *testing.T) {
 		s := startServer(t, network, func(e *endpoint.Endpoint) { e.IdleTimeout = idle })
 		t.Run("silent", func(t *testing.T) {
 			c := s.dial(t)
-			c.expectClosed()
+			c.expectIdleTimeout()
 		})
 		t.Run("after a request", func(t *testing.T) {
 			c := s.connected(t)
-			c.expectClosed()
+			c.expectIdleTimeout()
 		})
 		for name, started := range map[string]string{
 			"STRING without its payload":  "STRING\n",
@@ -215,7 +215,7 @@ func TestIdleTimeout(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				c := s.dial(t)
 				c.write(started)
-				c.expectErrLinesThenClosed()
+				c.expectIdleTimeout()
 			})
 		}
 		s.connected(t) // and new connections are served

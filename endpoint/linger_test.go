@@ -19,13 +19,7 @@ func TestOverlongLineErrorSurvivesClientStillWriting(t *testing.T) {
 	s := startServer(t, "tcp", func(e *endpoint.Endpoint) { e.MaxLineBytes = 1024 })
 	// A small send buffer, set before connecting, keeps the client's write
 	// going after the server has stopped reading.
-	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		c.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, 4096)
-		})
-		return serr
-	}}
+	d := net.Dialer{Control: smallBuffer(syscall.SO_SNDBUF)}
 	for round := range 20 {
 		conn, err := d.Dial("tcp", s.Addr)
 		if err != nil {
@@ -43,7 +37,7 @@ func TestOverlongLineErrorSurvivesClientStillWriting(t *testing.T) {
 			t.Fatalf("round %d: the client's write failed: %v (the server reset the connection)", round, err)
 		}
 		line, err := bufio.NewReader(conn).ReadString('\n')
-		if !strings.HasPrefix(line, "ERR command line over 1024 bytes") {
+		if !strings.HasPrefix(line, "ERR line too long (limit 1024 bytes)") {
 			t.Fatalf("round %d: got %.60q, %v; want the ERR line", round, line, err)
 		}
 		conn.Close()

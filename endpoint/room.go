@@ -3,16 +3,32 @@ package endpoint
 import (
 	"strings"
 	"sync"
+	"time"
 )
+
+// DefaultSlowWait is how long Room.Broadcast waits for room in a member's
+// full queue before it disconnects that member, where Room.SlowWait is zero.
+const DefaultSlowWait = time.Second
 
 // A Room is a set of Streams that receive broadcasts, such as the members of
 // a chat. The zero value is an empty room, ready to use; it is safe for many
 // goroutines at once.
 //
-// Broadcast holds the room's lock only to queue lines (Stream.Send never
-// blocks) and never writes to a socket, so one stalled member cannot stall the
-// others or the sender.
+// The flow-control policy: a member that keeps reading is never disconnected
+// because another writes fast, and one that stops reading never stalls the
+// others for long. Broadcast queues a line for every member without waiting;
+// for a member whose queue is full it then waits, up to SlowWait in all, for
+// room, and disconnects the members still full after that. The caller of
+// Broadcast (a chat member's reading loop, say) is held up meanwhile, so a
+// member that writes faster than the room delivers is slowed to its pace,
+// and every line the room accepted reaches every member that keeps reading,
+// in the order written. No socket is written while the room's lock is held.
 type Room struct {
+	// SlowWait bounds how long one Broadcast waits for members whose queue
+	// is full before it disconnects them. Zero means DefaultSlowWait; a
+	// negative value means no wait: a full member is disconnected at once.
+	SlowWait time.Duration
+
 	mu      sync.RWMutex // protects members
 	members map[*Stream]struct{}
 }
@@ -47,28 +63,66 @@ func (r *Room) Len() int {
 }
 
 // Broadcast sends line to every member but except (which may be nil) and
-// returns how many members it was queued for. A member whose queue is full is
-// disconnected, as Stream.Send says, and removed from the room. A line that
-// contains a newline is sent to nobody.
+// returns how many members it was queued for. A member whose queue stays full
+// for SlowWait is disconnected and removed from the room, as the Room's
+// policy says. A line that contains a newline is sent to nobody.
 func (r *Room) Broadcast(line string, except *Stream) int {
 	if strings.IndexByte(line, '\n') >= 0 {
 		return 0
 	}
 	var sent int
-	var slow []*Stream
+	var full []*Stream
 	r.mu.RLock()
 	for s := range r.members {
 		if s == except {
 			continue
 		}
-		if s.enqueue(line) {
+		switch s.offer(line) {
+		case offerQueued:
 			sent++
-		} else {
-			slow = append(slow, s)
+		case offerFull:
+			full = append(full, s)
 		}
 	}
 	r.mu.RUnlock()
-	for _, s := range slow {
+	if len(full) > 0 {
+		sent += r.waitForRoom(full, line)
+	}
+	return sent
+}
+
+// waitForRoom queues line for members whose queue was full, waiting up to
+// SlowWait in all, and disconnects those still full then.
+func (r *Room) waitForRoom(full []*Stream, line string) int {
+	wait := r.SlowWait
+	if wait == 0 {
+		wait = DefaultSlowWait
+	}
+	var expired <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		expired = t.C
+	}
+	sent := 0
+	for _, s := range full {
+		if expired != nil {
+			select {
+			case s.queue <- line:
+				sent++
+				continue
+			case <-s.done:
+				continue
+			case <-expired:
+				expired = nil // the time is up for every member after this one too
+			}
+		}
+		if s.offer(line) == offerQueued {
+			sent++
+			continue
+		}
+		s.c.e.logger().Warn("stream closed: peer too slow", "remote", s.c.remoteAddr)
+		s.close(false)
 		r.Leave(s)
 	}
 	return sent

@@ -28,7 +28,10 @@ func roomServer(tb testing.TB, room *endpoint.Room, configure func(*endpoint.End
 	}
 	left := make(chan struct{}, 10000)
 	e.HandleFunc("JOIN", func(_ context.Context, req *endpoint.Request) error {
-		s := req.Hijack()
+		s, err := req.Hijack()
+		if err != nil {
+			return err
+		}
 		room.Join(s, "joined")
 		defer func() {
 			room.Leave(s)
@@ -192,7 +195,10 @@ func TestStreamLinesNeverLandInsideAReply(t *testing.T) {
 			w.WriteString("part one, ")
 			room.Broadcast("pushed while replying", nil) // not a member yet: nobody gets it
 			w.WriteString("part two\n")
-			s := req.Hijack()
+			s, err := req.Hijack()
+			if err != nil {
+				return err
+			}
 			room.Join(s, "")
 			defer room.Leave(s)
 			close(pushed)

@@ -107,7 +107,8 @@ func (e *Endpoint) Serve(l net.Listener) error {
 	}
 }
 
-// start serves a new connection, or refuses it when MaxConns are open.
+// start serves a new connection, or refuses it when MaxConns request/reply
+// connections are open.
 func (e *Endpoint) start(rwc net.Conn) {
 	e.mu.Lock()
 	if e.shuttingDown() {
@@ -116,27 +117,59 @@ func (e *Endpoint) start(rwc net.Conn) {
 		return
 	}
 	e.connWG.Add(1)
-	if limit := e.maxConns(); limit > 0 && len(e.conns) >= limit {
+	if limit := e.maxConns(); limit > 0 && e.serving >= limit {
 		e.mu.Unlock()
 		go e.refuse(rwc)
 		return
 	}
 	c := newConn(e, rwc)
 	e.conns[c] = struct{}{}
+	e.serving++
+	e.holdClockLocked()
 	e.mu.Unlock()
+	if e.ConnState != nil {
+		e.ConnState(rwc, StateNew)
+	}
 	// Logged here rather than on the connection's goroutine, whose stack
 	// would grow to slog's depth and stay so while the connection idles.
 	e.logger().Info("connection opened", "remote", c.remoteAddr)
 	go c.serve()
 }
 
-// refuse tells a connection over the limit why it is closed.
+// refusing bounds the refused connections that linger at once (see
+// lingerClose); past it, a refused connection is sent its ERR line and closed
+// at once, so that a flood of connections cannot make the server hold more.
+var refusing = make(chan struct{}, 64)
+
+// refuse tells a connection over the limit why it is closed. It reads and
+// discards what the client had already sent, so that closing with unread
+// input does not reset the connection before the client reads the line.
 func (e *Endpoint) refuse(rwc net.Conn) {
 	defer e.connWG.Done()
-	e.logger().Warn("connection refused", "remote", rwc.RemoteAddr().String(), "reason", ErrTooManyConns)
-	rwc.SetWriteDeadline(time.Now().Add(time.Second))
-	rwc.Write([]byte(errLine(ErrTooManyConns) + "\n"))
+	e.logger().Warn("connection refused", "remote", e.remoteID(rwc), "reason", ErrTooManyConns)
+	rwc.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
+	rwc.Write([]byte("ERR " + ErrTooManyConns.Error() + "\n"))
+	select {
+	case refusing <- struct{}{}:
+		lingerClose(rwc)
+		<-refusing
+	default:
+	}
 	rwc.Close()
+}
+
+// hijacked moves c from the request/reply connections to the members, or
+// reports false when MaxMembers are hijacked already.
+func (e *Endpoint) hijacked(c *conn) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if limit := e.maxMembers(); limit > 0 && e.members >= limit {
+		return false
+	}
+	e.members++
+	e.serving--
+	c.member = true
+	return true
 }
 
 // forget removes a closed connection, then calls last before Shutdown can
@@ -144,6 +177,12 @@ func (e *Endpoint) refuse(rwc net.Conn) {
 func (e *Endpoint) forget(c *conn, last func()) {
 	e.mu.Lock()
 	delete(e.conns, c)
+	e.releaseClockLocked()
+	if c.member {
+		e.members--
+	} else {
+		e.serving--
+	}
 	e.mu.Unlock()
 	last()
 	e.connWG.Done()
@@ -168,8 +207,10 @@ func (e *Endpoint) trackListener(l *net.Listener, add bool) bool {
 			return false
 		}
 		e.listeners[l] = struct{}{}
+		e.holdClockLocked()
 	} else {
 		delete(e.listeners, l)
+		e.releaseClockLocked()
 	}
 	return true
 }
@@ -204,6 +245,9 @@ func (e *Endpoint) Shutdown(ctx context.Context) error {
 		c.wakeForShutdown()
 	}
 	e.mu.Unlock()
+	if testHookShutdownWoken != nil {
+		testHookShutdownWoken()
+	}
 
 	done := make(chan struct{})
 	go func() {
@@ -241,6 +285,10 @@ func (e *Endpoint) Close() error {
 	e.cancel()
 	return e.closeErr
 }
+
+// testHookShutdownWoken, if set, is called once Shutdown has woken the idle
+// connections (see export_test.go).
+var testHookShutdownWoken func()
 
 func (e *Endpoint) closeListenersLocked() error {
 	var err error

@@ -3,6 +3,7 @@ package endpoint_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -12,16 +13,13 @@ import (
 	"github.com/endpoint-rpc/endpoint/endpoint"
 )
 
-// gateConn is a real loopback TCP connection (it still implements
-// syscall.Conn and CloseWrite, by embedding) that lets the test hold one write
-// and see when Shutdown wakes the connection with a past read deadline.
+// gateConn is a real loopback TCP connection, wrapped (the endpoint reads it
+// only through its Read), that lets the test hold one write.
 type gateConn struct {
 	*net.TCPConn
 	gate     chan struct{} // closed by the test to let the gated write through
 	entered  chan struct{} // closed when the gated write starts
-	woken    chan struct{} // closed when a past read deadline is set
 	enterOne sync.Once
-	wakeOne  sync.Once
 }
 
 func (c *gateConn) Write(p []byte) (int, error) {
@@ -30,14 +28,6 @@ func (c *gateConn) Write(p []byte) (int, error) {
 		<-c.gate
 	}
 	return c.TCPConn.Write(p)
-}
-
-func (c *gateConn) SetReadDeadline(t time.Time) error {
-	err := c.TCPConn.SetReadDeadline(t)
-	if !t.IsZero() && t.Before(time.Now()) {
-		c.wakeOne.Do(func() { close(c.woken) })
-	}
-	return err
 }
 
 type gateListener struct {
@@ -51,18 +41,18 @@ func (l *gateListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	gc := &gateConn{TCPConn: c.(*net.TCPConn), gate: make(chan struct{}),
-		entered: make(chan struct{}), woken: make(chan struct{})}
+		entered: make(chan struct{})}
 	l.conns <- gc
 	return gc, nil
 }
 
-// Shutdown wakes a connection that waits for its next request, even when
-// the wake lands while the connection is still writing out its previous
-// reply and has yet to set its own deadline for the wait: the connection
-// checks for the wake after setting it, so it cannot overwrite it.
-func TestShutdownWakesConnectionStillFlushingItsReply(t *testing.T) {
-	const idle = 20 * time.Second // armIdle's tolerance: idle/64 = 312ms
-	e := &endpoint.Endpoint{Logger: slog.New(slog.DiscardHandler), IdleTimeout: idle}
+// Shutdown closes a connection that is still writing out its last reply when
+// Shutdown looks at it, once the reply is out: the connection is not idle
+// then, so Shutdown cannot wake it, and it must see the shutdown by itself
+// when it goes idle. The hook orders the race, with no sleep: Shutdown has
+// looked at every connection before the write may finish.
+func TestShutdownClosesConnectionStillFlushingItsReply(t *testing.T) {
+	e := &endpoint.Endpoint{Logger: slog.New(slog.DiscardHandler), IdleTimeout: time.Hour}
 	e.HandleFunc("GATED", func(_ context.Context, req *endpoint.Request) error {
 		return req.WriteLine("GATED")
 	})
@@ -73,7 +63,10 @@ func TestShutdownWakesConnectionStillFlushingItsReply(t *testing.T) {
 	l := &gateListener{Listener: tl, conns: make(chan *gateConn, 1)}
 	served := make(chan error, 1)
 	go func() { served <- e.Serve(l) }()
+	woke := make(chan struct{})
+	endpoint.SetTestHookShutdownWoken(func() { close(woke) })
 	t.Cleanup(func() {
+		endpoint.SetTestHookShutdownWoken(nil)
 		e.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 		defer cancel()
@@ -90,27 +83,20 @@ func TestShutdownWakesConnectionStillFlushingItsReply(t *testing.T) {
 	if _, err := client.Write([]byte("GATED\n")); err != nil {
 		t.Fatal(err)
 	}
-	// The handler has replied; the connection marked itself idle and is
-	// flushing the reply in waitIdle.
-	<-gc.entered
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	<-gc.entered // the connection is writing out the reply
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- e.Shutdown(ctx) }()
-	<-gc.woken // Shutdown has set the past read deadline
-	// Not a wait for a signal: armIdle leaves a deadline within idle/64 of
-	// the one it wants, so the flush must take longer than that for
-	// armIdle to set the socket's deadline again.
-	time.Sleep(idle/64 + 200*time.Millisecond)
+	<-woke
 	close(gc.gate)
 
-	buf := make([]byte, 64)
 	client.SetReadDeadline(time.Now().Add(hangTimeout))
-	if n, err := client.Read(buf); err != nil || string(buf[:n]) != "GATED\n" {
-		t.Fatalf("reply %q, %v; want GATED", buf[:n], err)
+	got, err := io.ReadAll(client)
+	if err != nil || string(got) != "GATED\n" {
+		t.Fatalf("read %q, %v; want the reply, then the connection closed", got, err)
 	}
-	start := time.Now()
 	if err := <-done; err != nil {
-		t.Fatalf("Shutdown returned %v after %v; the connection was idle and should have been closed at once (its wake was overwritten by its own deadline)", err, time.Since(start).Round(time.Millisecond))
+		t.Fatalf("Shutdown: %v; the connection should have closed once its reply was out", err)
 	}
 }

@@ -12,10 +12,6 @@ import (
 // DefaultSendQueueLen bounds the lines waiting to be written to one Stream.
 const DefaultSendQueueLen = 256
 
-// closeFlushTimeout bounds how long closing a Stream waits to write out the
-// lines still queued for it.
-const closeFlushTimeout = time.Second
-
 // A Stream is a connection taken over by a handler with Request.Hijack: a
 // full-duplex line stream for the rest of the connection's life, as a chat
 // member is. Server code anywhere may Send lines to it at any moment; one
@@ -62,18 +58,35 @@ func (s *Stream) Send(line string) bool {
 
 // enqueue is Send for a line already known to hold no newline.
 func (s *Stream) enqueue(line string) bool {
+	switch s.offer(line) {
+	case offerQueued:
+		return true
+	case offerFull:
+		s.c.e.logger().Warn("stream closed: peer too slow", "remote", s.c.remoteAddr)
+		s.close(false)
+	}
+	return false
+}
+
+// What offer did with a line.
+const (
+	offerQueued = iota
+	offerFull   // the queue is full: the line was not queued
+	offerClosed // the Stream is closed
+)
+
+// offer queues line if there is room, without waiting.
+func (s *Stream) offer(line string) int {
 	select {
 	case <-s.done:
-		return false
+		return offerClosed
 	default:
 	}
 	select {
 	case s.queue <- line:
-		return true
+		return offerQueued
 	default:
-		s.c.e.logger().Warn("stream closed: peer too slow", "remote", s.c.remoteAddr)
-		s.close(false)
-		return false
+		return offerFull
 	}
 }
 

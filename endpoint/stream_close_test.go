@@ -21,7 +21,10 @@ func TestStreamCloseWithUnreadPeerDoesNotHangShutdown(t *testing.T) {
 	s := startServerWith(t, "tcp", func(e *endpoint.Endpoint) {
 		e.Logger = slog.New(slog.DiscardHandler)
 		e.HandleFunc("FLOOD", func(_ context.Context, req *endpoint.Request) error {
-			st := req.Hijack()
+			st, err := req.Hijack()
+			if err != nil {
+				return err
+			}
 			line := strings.Repeat("x", 64<<10)
 			for range 200 { // 12.8 MB, more than the socket buffers; fewer lines than the queue holds
 				if !st.Send(line) {
@@ -34,13 +37,7 @@ func TestStreamCloseWithUnreadPeerDoesNotHangShutdown(t *testing.T) {
 	})
 	// A small receive buffer, set before connecting, so the socket
 	// buffers hold far less than the handler sends.
-	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		c.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-		})
-		return serr
-	}}
+	d := net.Dialer{Control: smallBuffer(syscall.SO_RCVBUF)}
 	conn, err := d.Dial("tcp", s.Addr)
 	if err != nil {
 		t.Fatal(err)

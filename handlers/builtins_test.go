@@ -147,5 +147,5 @@ func TestGob(t *testing.T) {
 	codec.EncodeGob(&b, []string{"not", "the", "struct"})
 	b.WriteString("PING\n")
 	w.send(b.Bytes())
-	w.expectErrThenClose("gob")
+	w.expectErrThenClose("invalid payload")
 }

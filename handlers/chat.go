@@ -17,7 +17,10 @@ import (
 // as the endpoint names it (IP:PORT, or "unix-N" for a unix socket client). Each later line it writes goes to
 // every other member as "(ID) text"; the sender gets no copy and empty lines
 // are dropped. "/mute" makes the member's lines counted but not delivered,
-// "/unmute" ends that, and "/quit" closes the connection.
+// "/unmute" ends that, and "/quit" closes the connection; these three are
+// recognised without regard to ASCII case, with spaces and "\r" around them
+// trimmed. A member over the endpoint's MaxMembers gets ErrRoomFull and stays
+// a request/reply connection.
 //
 // Chat counts, for every member of the run, the messages it delivered to the
 // room and those it sent while muted, and whether it left with /quit.
@@ -41,7 +44,10 @@ func NewChat() *Chat { return new(Chat) }
 
 // ServeCommand serves one member until it leaves.
 func (ch *Chat) ServeCommand(_ context.Context, req *endpoint.Request) error {
-	s := req.Hijack()
+	s, err := req.Hijack()
+	if err != nil {
+		return err // the room is full: the connection goes on serving requests
+	}
 	m := ch.join(req.RemoteAddr)
 	ch.room.Join(s, "client id: "+m.ID)
 	defer ch.room.Leave(s)
@@ -55,18 +61,17 @@ func (ch *Chat) ServeCommand(_ context.Context, req *endpoint.Request) error {
 		if err != nil {
 			return nil // the member hung up, or the connection was closed
 		}
-		switch string(bytes.TrimSpace(line)) {
-		case "":
-			if len(line) == 0 {
-				continue
-			}
-		case "/quit":
+		if len(line) == 0 {
+			continue
+		}
+		switch cmd := bytes.TrimSpace(line); {
+		case bytes.EqualFold(cmd, []byte("/quit")):
 			ch.update(func() { m.Quit = true })
 			return nil
-		case "/mute":
+		case bytes.EqualFold(cmd, []byte("/mute")):
 			muted = true
 			continue
-		case "/unmute":
+		case bytes.EqualFold(cmd, []byte("/unmute")):
 			muted = false
 			continue
 		}

@@ -186,8 +186,8 @@ func TestConnectionBrokenMidCall(t *testing.T) {
 		handlers.Register(e)
 		// DROP closes the connection without a reply.
 		e.HandleFunc("DROP", func(_ context.Context, req *endpoint.Request) error {
-			req.Hijack()
-			return nil
+			_, err := req.Hijack()
+			return err
 		})
 		// HANG never replies: the endpoint closes the connection under it.
 		e.HandleFunc("HANG", func(context.Context, *endpoint.Request) error {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/endpoint-rpc/endpoint/codec"
 	"github.com/endpoint-rpc/endpoint/endpoint"
 	"github.com/endpoint-rpc/endpoint/handlers"
 	"github.com/pkg/errors"
@@ -24,7 +25,9 @@ type config struct {
 	maxPayload      int64
 	idleTimeout     time.Duration // 0: no idle timeout
 	maxConns        int           // 0: no limit
-	maxHandlers     int           // 0: no bound
+	maxMembers      int           // 0: no limit
+	maxDepth        int
+	maxHandlers     int // 0: no bound
 	shutdownTimeout time.Duration
 	logFile         string // "": standard error
 	greeting        string // "": none
@@ -51,6 +54,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Int64Var(&cfg.maxPayload, "max-payload", endpoint.DefaultMaxPayloadBytes, "largest GOB payload, in `bytes`")
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", endpoint.DefaultIdleTimeout, "close a connection that is silent, or slow to send a request, for this `duration`; 0 disables it")
 	fs.IntVar(&cfg.maxConns, "max-conns", endpoint.DefaultMaxConns, "`number` of connections served at once; more are refused with an ERR line; 0 means no limit")
+	fs.IntVar(&cfg.maxMembers, "max-members", endpoint.DefaultMaxMembers, "`number` of chat members at once, counted apart from -max-conns; CHAT past it gets ERR chat room full; 0 means no limit")
+	fs.IntVar(&cfg.maxDepth, "max-depth", codec.DefaultMaxGobDepth, "deepest nesting, in `levels`, of a GOB payload's values and type definitions")
 	fs.IntVar(&cfg.maxHandlers, "max-handlers", 0, "`number` of handlers run at once across all connections; requests wait for a slot; 0 means no bound")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "at shutdown, how long (`duration`) to wait for requests in flight before closing their connections")
 	fs.StringVar(&cfg.logFile, "log", "", "append log lines to `file` (default: standard error)")
@@ -81,6 +86,10 @@ func (cfg *config) check(rest []string) error {
 		return errors.Errorf("-idle-timeout must not be negative, not %v", cfg.idleTimeout)
 	case cfg.maxConns < 0:
 		return errors.Errorf("-max-conns must not be negative, not %d", cfg.maxConns)
+	case cfg.maxMembers < 0:
+		return errors.Errorf("-max-members must not be negative, not %d", cfg.maxMembers)
+	case cfg.maxDepth <= 0:
+		return errors.Errorf("-max-depth must be positive, not %d", cfg.maxDepth)
 	case cfg.maxHandlers < 0:
 		return errors.Errorf("-max-handlers must not be negative, not %d", cfg.maxHandlers)
 	case cfg.shutdownTimeout < 0:
@@ -111,6 +120,8 @@ func (cfg *config) newEndpoint(logger *slog.Logger) (*endpoint.Endpoint, *handle
 		MaxPayloadBytes: cfg.maxPayload,
 		IdleTimeout:     cfg.idleTimeout,
 		MaxConns:        cfg.maxConns,
+		MaxMembers:      cfg.maxMembers,
+		MaxGobDepth:     cfg.maxDepth,
 		MaxHandlers:     cfg.maxHandlers,
 		Greeting:        cfg.greeting,
 		Logger:          logger,
@@ -121,6 +132,9 @@ func (cfg *config) newEndpoint(logger *slog.Logger) (*endpoint.Endpoint, *handle
 	}
 	if cfg.maxConns == 0 {
 		e.MaxConns = -1
+	}
+	if cfg.maxMembers == 0 {
+		e.MaxMembers = -1
 	}
 	return e, handlers.Register(e)
 }

@@ -138,6 +138,7 @@ func TestLimitFlags(t *testing.T) {
 		w.send("PING\n")
 		w.expect("PONG")
 		begin := time.Now()
+		w.expect("ERR idle timeout")
 		w.expectClosed() // by the endpoint, long before the test's own deadline
 		if waited := time.Since(begin); waited < idle/2 {
 			t.Fatalf("closed after %v, before the idle timeout of %v", waited, idle)
