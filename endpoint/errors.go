@@ -126,14 +126,20 @@ func errText(err error, limits func(error) string) string {
 			continue
 		}
 		switch w.err {
-		case ErrUnknownCommand, codec.ErrGobRefused:
-			// What follows their text is the endpoint's or the checker's
-			// own words, such as the unknown name.
-			msg := err.Error()
-			if i := strings.Index(msg, w.err.Error()); i >= 0 {
-				return oneLine(w.text + msg[i+len(w.err.Error()):])
+		case ErrUnknownCommand:
+			// What follows is the endpoint's own words: the name.
+			return oneLine(err.Error())
+		case codec.ErrGobRefused:
+			// The checker says why before its sentinel: "<why>: codec:
+			// gob payload refused", behind codec's own prefixes.
+			why, found := strings.CutSuffix(err.Error(), ": "+codec.ErrGobRefused.Error())
+			if i := strings.LastIndex(why, "codec: decode gob: "); i >= 0 {
+				why = why[i+len("codec: decode gob: "):]
 			}
-			return w.text
+			if !found || why == "" {
+				return w.text
+			}
+			return oneLine(w.text + ": " + why)
 		}
 		if l := limits(w.err); l != "" {
 			return w.text + " (" + l + ")"

@@ -175,8 +175,10 @@ func modelGobError(err error) string {
 	case errors.Is(err, codec.ErrPayloadTooLarge):
 		return fmt.Sprintf("ERR payload too large (limit %d bytes)\n", fuzzMaxPayload)
 	case errors.Is(err, codec.ErrGobRefused):
-		_, why, _ := strings.Cut(err.Error(), codec.ErrGobRefused.Error())
-		return "ERR gob payload refused" + why + "\n"
+		// The checker's reason comes before its sentinel.
+		why := strings.TrimSuffix(err.Error(), ": "+codec.ErrGobRefused.Error())
+		why = strings.TrimPrefix(why, "codec: decode gob: ")
+		return "ERR gob payload refused: " + why + "\n"
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "ERR incomplete request\n"
 	}
