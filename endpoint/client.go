@@ -7,6 +7,7 @@ import (
 	"encoding/gob"
 	"fmt"
 	"net"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -87,9 +88,9 @@ type call struct {
 	command string
 	reply   string
 	err     error
-	decode  func(*gob.Decoder) (any, error) // for typed calls: reads the reply value
-	value   any                             // the typed reply value
-	state   atomic.Int32                    // callWaiting, then callAnswered or callAbandoned
+	decode  func(*gob.Decoder, *codec.GobChecker) (any, error) // for typed calls: reads the reply value
+	value   any                                                // the typed reply value
+	state   atomic.Int32                                       // callWaiting, then callAnswered or callAbandoned
 	done    chan struct{}
 }
 
@@ -143,13 +144,14 @@ func CallTyped[Resp any](ctx context.Context, c *Client, command string, args an
 // typedCall is what a typed call adds to a request.
 type typedCall struct {
 	args   any
-	decode func(*gob.Decoder) (any, error)
+	decode func(*gob.Decoder, *codec.GobChecker) (any, error)
 }
 
 // decodeNew reads a reply value into a new T: a fresh value, so that a caller
 // that has given up never sees it written.
-func decodeNew[T any](dec *gob.Decoder) (any, error) {
+func decodeNew[T any](dec *gob.Decoder, check *codec.GobChecker) (any, error) {
 	v := new(T)
+	check.Into = reflect.TypeOf(v) // the checker follows the reading gob takes into v
 	return v, dec.Decode(v)
 }
 
@@ -391,7 +393,7 @@ func (c *Client) readValue(br *bufio.Reader, cl *call, line []byte) error {
 		c.dec = gob.NewDecoder(&c.decGR)
 	}
 	c.decGR.R, c.decGR.N = br, DefaultMaxReplyBytes
-	v, err := cl.decode(c.dec)
+	v, err := cl.decode(c.dec, c.decGR.Check)
 	if err != nil {
 		return c.broken("decode reply from", err)
 	}

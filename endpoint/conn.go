@@ -28,6 +28,7 @@ type conn struct {
 	sess       *session // made by the first typed command
 	last       *route   // the route of the connection's latest request
 	holdsSlot  bool     // the running handler holds a MaxHandlers slot
+	pipelined  uint     // requests that started already buffered, for sampled()
 	linger     bool     // an ERR line is the last word: see lingerClose
 
 	// sock is the socket under an exact *net.TCPConn or *net.UnixConn, for
@@ -75,7 +76,9 @@ func (c *conn) serve() {
 		err = codec.WriteLine(c.bw, c.e.Greeting)
 	}
 	for err == nil {
+		waited := false
 		if c.br.Buffered() == 0 {
+			waited = true
 			c.startIdle()
 			if err = c.bw.Flush(); err != nil {
 				break
@@ -98,20 +101,49 @@ func (c *conn) serve() {
 		}
 		r := c.route(name)
 		if r == nil {
+			c.count(&c.e.counters.unknown, true)
 			err = c.replyErr(fmt.Errorf("%w %.80q", ErrUnknownCommand, name))
 			continue
 		}
 		c.req.Command = r.name
-		herr := c.run(r.handler)
+		var start time.Time
+		if timed := !c.e.NoStats && (waited || c.sampled()); timed {
+			start = time.Now()
+		}
+		herr := c.run(r.serve)
+		if !start.IsZero() {
+			r.stats.observe(time.Since(start))
+		}
 		if c.stream != nil {
 			err = c.endStream(herr)
 			break
 		}
+		c.count(&r.stats, herr != nil)
 		if herr != nil {
 			err = c.replyErr(herr)
 		}
 	}
 	c.close(err)
+}
+
+// count counts a request answered, and whether with an error, for its
+// command and the endpoint.
+func (c *conn) count(cc *commandCounters, failed bool) {
+	if c.e.NoStats {
+		return
+	}
+	cc.requests.Add(1)
+	c.e.counters.requests.Add(1)
+	if failed {
+		cc.errors.Add(1)
+	}
+}
+
+// sampled reports whether the latency of a request that was already
+// buffered is measured: one in sampleEvery.
+func (c *conn) sampled() bool {
+	c.pipelined++
+	return c.pipelined%sampleEvery == 0
 }
 
 // route finds the command's route. Routes are never removed or replaced, so
@@ -289,7 +321,13 @@ func (c *conn) replyErr(err error) error {
 	} else {
 		codec.WriteLine(c.bw, line)
 	}
+	if !c.e.NoStats {
+		c.e.counters.errors.Add(1)
+	}
 	if panicked || isProtocolError(err) {
+		if !panicked && !c.e.NoStats {
+			c.e.counters.protocol[protocolKind(err)].Add(1)
+		}
 		c.linger = true
 		return err
 	}
@@ -340,6 +378,7 @@ func (c *conn) run(h Handler) error {
 func (c *conn) call(h Handler) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
+			c.e.counters.panics.Add(1)
 			c.e.logger().Error("handler panicked", "command", c.req.Command,
 				"remote", c.remoteAddr, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			err = errPanicked

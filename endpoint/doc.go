@@ -11,7 +11,7 @@
 //
 //	$ nc 127.0.0.1 61000
 //	HELP
-//	commands: CHAT GOB HELP PING STRING
+//	commands: CHAT GOB HELP PING STATS STRING
 //	PING
 //	PONG
 //	STRING

@@ -73,6 +73,10 @@ type Endpoint struct {
 	SendQueueLen int
 	// Logger receives the endpoint's log lines. Nil means slog.Default().
 	Logger *slog.Logger
+	// NoStats turns off the counting behind Stats (a few atomic additions
+	// per request, and two clock readings for a request whose latency is
+	// measured); Stats then reports zeros but for the connections open.
+	NoStats bool
 	// ConnState, if not nil, is called each time a connection changes state
 	// (see ConnState), on the connection's own goroutine with the
 	// connection's lock held: it must be quick and must not block.
@@ -105,6 +109,10 @@ type Endpoint struct {
 
 	unnamed atomic.Uint64 // peers named "unix-N" so far
 
+	middleware []Middleware // installed by Use; guarded by regMu
+	started    atomic.Bool  // Serve has been called: Use is too late
+	counters   counters     // the figures behind Stats
+
 	coarse atomic.Int64 // the time, in Unix nanoseconds, as of the clock's last tick (see clock.go)
 }
 
@@ -112,15 +120,17 @@ type Endpoint struct {
 // hand it to the handler without allocating a string per request.
 type route struct {
 	name    string
-	handler Handler
+	handler Handler         // as registered
+	serve   Handler         // handler inside the middleware chain, composed at registration
+	stats   commandCounters // the command's figures
 }
 
 func (e *Endpoint) init() {
 	e.initOnce.Do(func() {
 		e.ctx, e.cancel = context.WithCancel(context.Background())
 		e.handlers = map[string]*route{
-			"HELP": {"HELP", HandlerFunc(e.serveHelp)},
-			"PING": {"PING", HandlerFunc(servePing)},
+			"HELP": {name: "HELP", handler: HandlerFunc(e.serveHelp)},
+			"PING": {name: "PING", handler: HandlerFunc(servePing)},
 		}
 		e.publishRoutes()
 		e.listeners = make(map[*net.Listener]struct{})
@@ -149,9 +159,55 @@ func (e *Endpoint) Handle(name string, h Handler) {
 	e.publishRoutes()
 }
 
+// A Middleware wraps a Handler in behaviour of its own (timing,
+// authorization, logging, rate limits), before and after the handler runs:
+// it returns a Handler that does its part and calls next, or refuses by
+// returning an error, which becomes the request's "ERR" line.
+type Middleware func(next Handler) Handler
+
+// Use installs middleware around every command, the built-ins and those
+// registered later included; several calls add to the chain, and the first
+// installed is the outermost. The chain is composed once per command, here and
+// at registration, never per request. A middleware sees the request's
+// command, its peer (Request.RemoteAddr) and the context. For a command that
+// hijacks its connection (CHAT), the handler returns only when the member
+// leaves, so a middleware's "after" part runs then. A middleware that
+// refuses a command with a payload before its handler has read it leaves
+// the payload to be read as the next command line, as for an unknown
+// command; refuse with a *ProtocolError to close the connection instead. Use
+// panics once the endpoint serves, and for a nil middleware.
+func (e *Endpoint) Use(mw ...Middleware) {
+	e.init()
+	for _, m := range mw {
+		if m == nil {
+			panic(fmt.Sprintf("endpoint: nil middleware (installed at %s)", caller()))
+		}
+	}
+	e.regMu.Lock()
+	defer e.regMu.Unlock()
+	if e.started.Load() {
+		panic(fmt.Sprintf("endpoint: Use after serving started (at %s)", caller()))
+	}
+	e.middleware = append(e.middleware, mw...)
+	for _, r := range e.handlers {
+		r.serve = nil // composed anew below; nothing serves yet
+	}
+	e.publishRoutes()
+}
+
 // publishRoutes makes dispatch see the handlers as they are now. regMu is
 // held, or the endpoint is being set up.
 func (e *Endpoint) publishRoutes() {
+	for _, r := range e.handlers {
+		if r.serve != nil {
+			continue // composed already, and maybe in use: never changed
+		}
+		h := r.handler
+		for i := len(e.middleware) - 1; i >= 0; i-- {
+			h = e.middleware[i](h)
+		}
+		r.serve = h
+	}
 	routes := maps.Clone(e.handlers)
 	e.routes.Store(&routes)
 }

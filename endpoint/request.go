@@ -73,6 +73,7 @@ func (r *Request) Hijack() (*Stream, error) {
 	if !c.e.hijacked(c) {
 		return nil, ErrRoomFull
 	}
+	c.count(&c.last.stats, false) // answered: from here on it is a Stream
 	c.releaseSlot()
 	c.rwc.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
 	c.bw.Flush() // the handler's writes so far go out before any pushed line

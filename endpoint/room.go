@@ -121,8 +121,7 @@ func (r *Room) waitForRoom(full []*Stream, line string) int {
 			sent++
 			continue
 		}
-		s.c.e.logger().Warn("stream closed: peer too slow", "remote", s.c.remoteAddr)
-		s.close(false)
+		s.tooSlow()
 		r.Leave(s)
 	}
 	return sent

@@ -73,6 +73,9 @@ var (
 // returns. It may be called for several listeners at once.
 func (e *Endpoint) Serve(l net.Listener) error {
 	e.init()
+	e.regMu.Lock()
+	e.started.Store(true)
+	e.regMu.Unlock()
 	e.slotsOnce.Do(func() { // MaxHandlers as set when serving starts
 		if e.MaxHandlers > 0 {
 			e.slots = make(chan struct{}, e.MaxHandlers)
@@ -117,8 +120,11 @@ func (e *Endpoint) start(rwc net.Conn) {
 		return
 	}
 	e.connWG.Add(1)
+	e.counters.accepted.Add(1)
 	if limit := e.maxConns(); limit > 0 && e.serving >= limit {
 		e.mu.Unlock()
+		e.counters.refusedTooMany.Add(1)
+		e.counters.errors.Add(1)
 		go e.refuse(rwc)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/gob"
+	"reflect"
 
 	"github.com/endpoint-rpc/endpoint/codec"
 	"github.com/pkg/errors"
@@ -42,6 +43,7 @@ func (r *Request) DecodeSession(v any) (err error) {
 		s.gr.Check = &codec.GobChecker{MaxDepth: r.c.e.maxGobDepth(), MaxTypeBytes: r.c.e.maxPayload()}
 	}
 	s.gr.R, s.gr.N = r.c.br, r.c.e.maxPayload()
+	s.gr.Check.Into = reflect.TypeOf(v) // the checker follows the reading gob takes into v
 	defer func() {
 		if p := recover(); p != nil { // encoding/gob is not hardened
 			err = payloadError(errors.Errorf("decode gob session value: panic: %v", p))

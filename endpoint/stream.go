@@ -62,10 +62,16 @@ func (s *Stream) enqueue(line string) bool {
 	case offerQueued:
 		return true
 	case offerFull:
-		s.c.e.logger().Warn("stream closed: peer too slow", "remote", s.c.remoteAddr)
-		s.close(false)
+		s.tooSlow()
 	}
 	return false
+}
+
+// tooSlow closes a Stream whose peer does not read fast enough.
+func (s *Stream) tooSlow() {
+	s.c.e.counters.slow.Add(1)
+	s.c.e.logger().Warn("stream closed: peer too slow", "remote", s.c.remoteAddr)
+	s.close(false)
 }
 
 // What offer did with a line.
