@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -70,7 +71,7 @@ func mainRun() {
 	flag.StringVar(&cfg.ClientProf, "client-cpuprofile", "", "if set, write a CPU profile of this process, the load generator and its clients, here")
 	flag.StringVar(&cfg.Baseline, "baseline", "", "also measure the endpoint server as of git revision `REV` (row "+baselineTarget+", added to -targets), built in a temporary worktree; endpoint / "+baselineTarget+" is then the current server over it")
 	flag.StringVar(&cfg.Replot, "replot", "", "measure nothing: print the tables and draw the chart (-chart, default beside the file) from this results JSON")
-	flag.StringVar(&sc.Server, "serve", "", "serve mode: run this server (endpoint, raw, netrpc, grpc)")
+	flag.StringVar(&sc.Server, "serve", "", "serve mode: run this server (endpoint, endpoint-nostats, endpoint-mw, raw, netrpc, grpc)")
 	flag.StringVar(&sc.Addr, "addr", "127.0.0.1:0", "serve mode: loopback address to listen on")
 	flag.StringVar(&sc.CPUProfile, "cpuprofile", "", "serve mode: write a CPU profile here on exit")
 	flag.DurationVar(&sc.MaxLife, "max-life", time.Hour, "serve mode: exit after this long")
@@ -165,6 +166,16 @@ func smokeDefaults(cfg *config, set map[string]bool) {
 	}
 	if !set["idle-conns"] {
 		cfg.IdleConns = 50
+	}
+	if !set["targets"] {
+		// Every row, the variants that a full run leaves out included.
+		var names []string
+		for _, t := range allTargets {
+			if !t.Baseline {
+				names = append(names, t.Name)
+			}
+		}
+		cfg.Targets = strings.Join(names, ",")
 	}
 	if !set["out"] {
 		// Keep the figures of a real run where they are.

@@ -75,6 +75,38 @@ func (r *Report) printTables(w io.Writer) {
 	}
 	writeTable(w, header, rows)
 
+	var variantLoads []string // the workloads some variant ratio was measured in
+	for _, wl := range r.Workloads {
+		if slices.ContainsFunc(variantRatios, func(v variantRatio) bool { return r.findRatio(wl, v.A, v.B) != nil }) {
+			variantLoads = append(variantLoads, wl)
+		}
+	}
+	rows = nil
+	for _, v := range variantRatios {
+		row := []string{v.A + " ÷ " + v.B + ": " + v.About}
+		found := false
+		for _, wl := range variantLoads {
+			x := r.findRatio(wl, v.A, v.B)
+			if x == nil {
+				row = append(row, "—")
+				continue
+			}
+			found = true
+			cell := strconv.FormatFloat(x.Ratio, 'f', 2, 64)
+			if x.Rounds > 1 && x.Max > 0 {
+				cell += fmt.Sprintf(" (%.2f–%.2f)", x.Min, x.Max)
+			}
+			row = append(row, cell)
+		}
+		if found {
+			rows = append(rows, row)
+		}
+	}
+	if rows != nil {
+		fmt.Fprintf(w, "\nVariants of the endpoint server (median of per-round ratios; lowest–highest round in brackets):\n\n")
+		writeTable(w, append([]string{"ratio"}, variantLoads...), rows)
+	}
+
 	if slices.Contains(r.Workloads, "idle") {
 		fmt.Fprintf(w, "\nIdle connections, per connection (medians; the Go runtime's figures are read after a GC):\n\n")
 		rows = nil

@@ -79,6 +79,22 @@ type Ratio struct {
 	B        string  `json:"b"`
 	Ratio    float64 `json:"ratio"`
 	Rounds   int     `json:"rounds"` // rounds where both gave a data point
+	// Min and Max are the lowest and highest per-round ratios: the spread.
+	Min float64 `json:"min,omitempty"`
+	Max float64 `json:"max,omitempty"`
+}
+
+// A variantRatio is A's figure over B's, two variants of the endpoint server.
+type variantRatio struct {
+	A, B  string
+	About string // what the ratio shows
+}
+
+// variantRatios compare variants of the endpoint server with each other, to
+// show what a feature costs; the tables show them beside the ratios to peers.
+var variantRatios = []variantRatio{
+	{"endpoint", "endpoint-nostats", "stats on ÷ off (target ≥ 0.95)"},
+	{"endpoint-mw", "endpoint", "one allow-list middleware ÷ none"},
 }
 
 // Machine describes where the figures were taken.
@@ -155,6 +171,9 @@ func (r *Report) summarize() {
 				r.addRatio(w, b, "raw")
 			}
 		}
+		for _, v := range variantRatios {
+			r.addRatio(w, v.A, v.B)
+		}
 	}
 	r.Goals = evalGoals(r)
 }
@@ -165,8 +184,9 @@ func (r *Report) addRatio(w, a, b string) {
 	if r.findRatio(w, a, b) != nil {
 		return
 	}
-	if x, n := r.pairedRatio(w, a, b); n > 0 {
-		r.Ratios = append(r.Ratios, Ratio{Workload: w, A: a, B: b, Ratio: x, Rounds: n})
+	if rs := r.roundRatios(w, a, b); len(rs) > 0 {
+		r.Ratios = append(r.Ratios, Ratio{Workload: w, A: a, B: b, Ratio: medianOf(rs), Rounds: len(rs),
+			Min: slices.Min(rs), Max: slices.Max(rs)})
 	}
 }
 
@@ -174,6 +194,13 @@ func (r *Report) addRatio(w, a, b string) {
 // workload w, taking only rounds where both gave a data point, and how many
 // rounds that was.
 func (r *Report) pairedRatio(w, a, b string) (float64, int) {
+	rs := r.roundRatios(w, a, b)
+	return medianOf(rs), len(rs)
+}
+
+// roundRatios returns a's figure over b's under workload w in every round
+// where both gave a data point.
+func (r *Report) roundRatios(w, a, b string) []float64 {
 	byRound := map[int]float64{}
 	for _, m := range r.Measurements {
 		if m.Workload == w && m.Target == b && m.OK() && m.Value() != 0 {
@@ -186,7 +213,7 @@ func (r *Report) pairedRatio(w, a, b string) (float64, int) {
 			rs = append(rs, m.Value()/bv)
 		}
 	}
-	return medianOf(rs), len(rs)
+	return rs
 }
 
 // findMedian returns the median of target t under workload w, or nil.

@@ -13,10 +13,12 @@ import (
 // server, such as the endpoint without some middleware, is one more entry
 // here and one more row in allTargets.
 var servers = map[string]func(l net.Listener) (stop func(), err error){
-	"endpoint": serveEndpoint,
-	"raw":      serveRaw,
-	"netrpc":   serveNetRPC,
-	"grpc":     serveGRPC,
+	"endpoint":         serveEndpoint,
+	"endpoint-nostats": serveEndpointNoStats,
+	"endpoint-mw":      serveEndpointMW,
+	"raw":              serveRaw,
+	"netrpc":           serveNetRPC,
+	"grpc":             serveGRPC,
 }
 
 // A Target is one row of the results: a server, run in its own process, and
@@ -62,6 +64,12 @@ var allTargets = []*Target{
 	{Name: "endpoint-sgob", Server: "endpoint", Dial: dialSessionGob,
 		Workloads: []string{"gob"},
 		About:     "a typed command with the gob session codec (endpoint.Typed, endpoint.CallTyped): type definitions once per connection"},
+	{Name: "endpoint-nostats", Server: "endpoint-nostats", Dial: dialWire,
+		Workloads: []string{"seq", "conc", "pipe", "gob"},
+		About:     "the endpoint server with Endpoint.NoStats (no stats counting), the same wire client: endpoint over it is what stats cost"},
+	{Name: "endpoint-mw", Server: "endpoint-mw", Dial: dialWire,
+		Workloads: []string{"seq", "conc", "pipe", "gob"},
+		About:     "the endpoint server, stats on, plus one middleware (a per-command allow-list map lookup), the same wire client"},
 	{Name: "raw", Server: "raw", Dial: dialWire,
 		About: "plain bufio STRING and GOB on the same wire, the same wire client: the protocol's limit"},
 	{Name: "netrpc", Server: "netrpc", Dial: dialNetRPC,
