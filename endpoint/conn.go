@@ -3,6 +3,7 @@ package endpoint
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -18,7 +19,8 @@ import (
 // A conn is the server side of one connection.
 type conn struct {
 	e          *Endpoint
-	rwc        net.Conn
+	rwc        net.Conn // what the connection speaks through: the accepted conn, or a TLS session over it
+	raw        net.Conn // the accepted conn, for closing at once
 	remoteAddr string
 	ctx        context.Context
 	cancel     context.CancelFunc
@@ -53,11 +55,13 @@ type conn struct {
 
 const bufSize = 4096
 
-func newConn(e *Endpoint, rwc net.Conn) *conn {
-	c := &conn{e: e, rwc: rwc, remoteAddr: e.remoteID(rwc), idle: e.idleTimeout()}
+func newConn(e *Endpoint, rwc net.Conn, cfg *tls.Config) *conn {
+	c := &conn{e: e, rwc: rwc, raw: rwc, remoteAddr: e.remoteID(rwc), idle: e.idleTimeout()}
 	c.ctx, c.cancel = context.WithCancel(e.ctx)
-	c.req = Request{RemoteAddr: c.remoteAddr, RW: new(bufio.ReadWriter), c: c}
-	if c.sock = socketOf(rwc); c.sock != nil {
+	c.req = Request{RemoteAddr: c.remoteAddr, RW: new(bufio.ReadWriter), c: c, Cred: peerCred(rwc)}
+	if cfg != nil {
+		c.rwc = tls.Server(rwc, cfg)
+	} else if c.sock = socketOf(rwc); c.sock != nil {
 		c.ready = c.peekReady
 	}
 	c.takeBuffers()
@@ -70,10 +74,12 @@ func newConn(e *Endpoint, rwc net.Conn) *conn {
 // more is buffered, so that a pipelined batch is answered with one write.
 func (c *conn) serve() {
 	c.setState(StateActive)
-	c.startRequest()
-	var err error
-	if c.e.Greeting != "" {
-		err = codec.WriteLine(c.bw, c.e.Greeting)
+	err := c.admit() // the TLS handshake and the Admit hook
+	if err == nil {
+		c.startRequest()
+		if c.e.Greeting != "" {
+			err = codec.WriteLine(c.bw, c.e.Greeting)
+		}
 	}
 	for err == nil {
 		waited := false

@@ -2,6 +2,7 @@ package endpoint
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -71,6 +72,23 @@ type Endpoint struct {
 	// SendQueueLen bounds the lines queued for one Stream before its peer is
 	// deemed too slow and disconnected. Zero means DefaultSendQueueLen.
 	SendQueueLen int
+	// TLSConfig is the TLS configuration of ServeTLS and ListenAndServeTLS:
+	// it needs a certificate (Certificates or GetCertificate); set ClientAuth
+	// and ClientCAs for mutual TLS.
+	TLSConfig *tls.Config
+	// HandshakeTimeout bounds a connection's TLS handshake together with its
+	// Admit hook; over it the connection is closed. Zero means
+	// DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
+	// Admit, if not nil, runs once per connection before its first request,
+	// after the TLS handshake, and decides whether the connection is served
+	// at all: an error refuses it, with an "ERR" line of the error's text
+	// (which must not reveal anything, as every ERR line), and closes it.
+	// It sees who is calling: the address, the TLS state with the verified
+	// client certificate under mutual TLS, the peer's credentials on a unix
+	// socket. Per-command rules belong in a Middleware, which sees
+	// Request.TLS and Request.Cred.
+	Admit func(ctx context.Context, peer Peer) error
 	// Logger receives the endpoint's log lines. Nil means slog.Default().
 	Logger *slog.Logger
 	// NoStats turns off the counting behind Stats (a few atomic additions

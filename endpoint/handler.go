@@ -3,6 +3,7 @@ package endpoint
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 )
 
 // A Handler serves one command. ServeCommand reads the command's payload, if it
@@ -35,6 +36,12 @@ type Request struct {
 	// "127.0.0.1:50000"; a client with no address (a unix socket client,
 	// usually) is named "unix-N", unique within the endpoint's run.
 	RemoteAddr string
+	// TLS is the connection's TLS state, with the verified client
+	// certificate under mutual TLS; nil without TLS.
+	TLS *tls.ConnectionState
+	// Cred is the peer process's credentials on a unix socket where the
+	// operating system tells them (Linux); nil otherwise.
+	Cred *PeerCred
 	// RW reads the request's payload and buffers its reply. Read from it only
 	// through the bounded readers (ReadLine, DecodeGob, or a reader of your own
 	// with a limit) and write exactly one reply.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/endpoint-rpc/endpoint/endpoint"
 	"github.com/endpoint-rpc/endpoint/handlers"
+	"github.com/endpoint-rpc/endpoint/internal/testpki"
 )
 
 // hangTimeout is the generous deadline after which a test gives up waiting and
@@ -26,7 +28,47 @@ const hangTimeout = 10 * time.Second
 
 // transports are the networks every core request/reply test runs over, as
 // yamux's testConnTypes runs its tests over several kinds of connection.
-var transports = []string{"tcp", "unix"}
+// "tls" is TLS over TCP, with certificates made for the run (testPKI).
+var transports = []string{"tcp", "unix", "tls"}
+
+// netOf is the network a transport listens and dials on.
+func netOf(transport string) string {
+	if transport == "tls" {
+		return "tcp"
+	}
+	return transport
+}
+
+// testPKI is the run's certificate authority, a server certificate for
+// 127.0.0.1 and a client certificate ("alice"), made on first use.
+var testPKI = sync.OnceValue(func() (p struct {
+	ca     *testpki.CA
+	server tls.Certificate
+	client tls.Certificate
+}) {
+	var err error
+	if p.ca, err = testpki.NewCA("endpoint test CA"); err != nil {
+		panic(err)
+	}
+	if p.server, err = p.ca.Server(); err != nil {
+		panic(err)
+	}
+	if p.client, err = p.ca.Client("alice"); err != nil {
+		panic(err)
+	}
+	return p
+})
+
+// serverTLS is the test servers' TLS configuration.
+func serverTLS() *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{testPKI().server}, MinVersion: tls.VersionTLS12}
+}
+
+// clientTLS is the test clients' TLS configuration: the server is verified
+// against the run's authority.
+func clientTLS() *tls.Config {
+	return &tls.Config{RootCAs: testPKI().ca.Pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+}
 
 // forEachTransport runs f as a subtest once per transport.
 func forEachTransport(t *testing.T, f func(t *testing.T, network string)) {
@@ -143,13 +185,22 @@ func startServerWrapped(tb testing.TB, network string, wrap func(net.Listener) n
 	tb.Helper()
 	s := &testServer{Network: network, Log: newLogSink(), served: make(chan error, 1), wrap: wrap}
 	s.E = &endpoint.Endpoint{Logger: slog.New(slog.NewTextHandler(s.Log, nil))}
+	if network == "tls" {
+		s.E.TLSConfig = serverTLS() // setup may change it
+	}
 	setup(s.E)
 	l := listen(tb, network)
 	if s.wrap != nil {
 		l = s.wrap(l)
 	}
 	s.Addr = l.Addr().String()
-	go func() { s.served <- s.E.Serve(l) }()
+	go func() {
+		if network == "tls" {
+			s.served <- s.E.ServeTLS(l)
+		} else {
+			s.served <- s.E.Serve(l)
+		}
+	}()
 	tb.Cleanup(func() { s.stop(tb) })
 	return s
 }
@@ -193,7 +244,7 @@ func listen(tb testing.TB, network string) net.Listener {
 	var l net.Listener
 	var err error
 	switch network {
-	case "tcp":
+	case "tcp", "tls":
 		l, err = net.Listen("tcp", "127.0.0.1:0")
 	case "unix":
 		l, err = endpoint.Listen("unix", socketPath(tb))
@@ -227,7 +278,11 @@ func (s *testServer) client(tb testing.TB) *endpoint.Client {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
-	c, err := endpoint.Dial(ctx, s.Network, s.Addr)
+	d := endpoint.Dialer{}
+	if s.Network == "tls" {
+		d.TLSConfig = clientTLS()
+	}
+	c, err := d.Dial(ctx, netOf(s.Network), s.Addr)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -252,7 +307,13 @@ func (s *testServer) dial(tb testing.TB) *rawConn {
 
 func dialRaw(tb testing.TB, network, addr string) *rawConn {
 	tb.Helper()
-	c, err := net.DialTimeout(network, addr, hangTimeout)
+	var c net.Conn
+	var err error
+	if network == "tls" {
+		c, err = tls.DialWithDialer(&net.Dialer{Timeout: hangTimeout}, "tcp", addr, clientTLS())
+	} else {
+		c, err = net.DialTimeout(network, addr, hangTimeout)
+	}
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -391,3 +452,5 @@ func (c *rawConn) sendAsync(data []byte) <-chan struct{} {
 
 // discardLogger drops every log line.
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func newReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }

@@ -2,6 +2,7 @@ package endpoint
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"os"
 	"strconv"
@@ -71,7 +72,10 @@ var (
 // Serve accepts connections on l and serves each on its own goroutine, until
 // Shutdown or Close, when it returns ErrEndpointClosed. Serve closes l when it
 // returns. It may be called for several listeners at once.
-func (e *Endpoint) Serve(l net.Listener) error {
+func (e *Endpoint) Serve(l net.Listener) error { return e.serve(l, nil) }
+
+// serve is Serve, with TLS when cfg is not nil.
+func (e *Endpoint) serve(l net.Listener, cfg *tls.Config) error {
 	e.init()
 	e.regMu.Lock()
 	e.started.Store(true)
@@ -106,13 +110,13 @@ func (e *Endpoint) Serve(l net.Listener) error {
 			return errors.Wrap(err, "endpoint: accept")
 		}
 		pause = 0
-		e.start(rwc)
+		e.start(rwc, cfg)
 	}
 }
 
 // start serves a new connection, or refuses it when MaxConns request/reply
 // connections are open.
-func (e *Endpoint) start(rwc net.Conn) {
+func (e *Endpoint) start(rwc net.Conn, cfg *tls.Config) {
 	e.mu.Lock()
 	if e.shuttingDown() {
 		e.mu.Unlock()
@@ -125,10 +129,10 @@ func (e *Endpoint) start(rwc net.Conn) {
 		e.mu.Unlock()
 		e.counters.refusedTooMany.Add(1)
 		e.counters.errors.Add(1)
-		go e.refuse(rwc)
+		go e.refuse(rwc, cfg)
 		return
 	}
-	c := newConn(e, rwc)
+	c := newConn(e, rwc, cfg)
 	e.conns[c] = struct{}{}
 	e.serving++
 	e.holdClockLocked()
@@ -142,26 +146,39 @@ func (e *Endpoint) start(rwc net.Conn) {
 	go c.serve()
 }
 
-// refusing bounds the refused connections that linger at once (see
-// lingerClose); past it, a refused connection is sent its ERR line and closed
-// at once, so that a flood of connections cannot make the server hold more.
+// refusing bounds the refused connections that are told so at once (a TLS
+// handshake, the ERR line, lingerClose); past it, a refused connection is
+// closed at once, so that a flood of connections cannot make the server
+// spend more.
 var refusing = make(chan struct{}, 64)
 
-// refuse tells a connection over the limit why it is closed. It reads and
-// discards what the client had already sent, so that closing with unread
-// input does not reset the connection before the client reads the line.
-func (e *Endpoint) refuse(rwc net.Conn) {
+// refuse tells a connection over the limit why it is closed, over TLS for a
+// TLS listener (within the handshake timeout). It reads and discards what the
+// client had already sent, so that closing with unread input does not reset
+// the connection before the client reads the line. Past the refusing bound,
+// a connection is closed at once, with no handshake and no line.
+func (e *Endpoint) refuse(rwc net.Conn, cfg *tls.Config) {
 	defer e.connWG.Done()
+	defer rwc.Close()
 	e.logger().Warn("connection refused", "remote", e.remoteID(rwc), "reason", ErrTooManyConns)
-	rwc.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
-	rwc.Write([]byte("ERR " + ErrTooManyConns.Error() + "\n"))
 	select {
 	case refusing <- struct{}{}:
-		lingerClose(rwc)
-		<-refusing
+		defer func() { <-refusing }()
 	default:
+		return
 	}
-	rwc.Close()
+	conn := rwc
+	if cfg != nil {
+		tc := tls.Server(rwc, cfg)
+		tc.SetDeadline(time.Now().Add(e.handshakeTimeout()))
+		if tc.Handshake() != nil {
+			return
+		}
+		conn = tc
+	}
+	conn.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
+	conn.Write([]byte("ERR " + ErrTooManyConns.Error() + "\n"))
+	lingerClose(conn)
 }
 
 // hijacked moves c from the request/reply connections to the members, or
@@ -284,7 +301,7 @@ func (e *Endpoint) Close() error {
 	e.closed = true
 	e.closeErr = e.closeListenersLocked()
 	for c := range e.conns {
-		c.rwc.Close()
+		c.raw.Close() // under TLS, not tls.Conn.Close, which may wait on a stuck peer
 	}
 	// Cancel handlers only once their connections are closed, so that none
 	// returns early enough to reply, or to let the next request be served.

@@ -121,12 +121,12 @@ func (s *Stream) close(flush bool) {
 	s.closeOnce.Do(func() {
 		s.flush = flush
 		if flush {
-			s.giveUp.Store(time.AfterFunc(closeFlushTimeout, func() { s.c.rwc.Close() }))
+			s.giveUp.Store(time.AfterFunc(closeFlushTimeout, func() { s.c.raw.Close() }))
 		}
 		close(s.done)
 	})
 	if !flush {
-		s.c.rwc.Close()
+		s.c.raw.Close()
 	}
 }
 

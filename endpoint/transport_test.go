@@ -97,9 +97,15 @@ func TestListenAndServe(t *testing.T) {
 			addr = socketPath(t)
 		}
 		sink := newLogSink()
-		e := &endpoint.Endpoint{Logger: slog.New(slog.NewTextHandler(sink, nil))}
+		e := &endpoint.Endpoint{Logger: slog.New(slog.NewTextHandler(sink, nil)), TLSConfig: serverTLS()}
 		served := make(chan error, 1)
-		go func() { served <- e.ListenAndServe(network, addr) }()
+		go func() {
+			if network == "tls" {
+				served <- e.ListenAndServeTLS("tcp", addr)
+			} else {
+				served <- e.ListenAndServe(network, addr)
+			}
+		}()
 		t.Cleanup(func() { e.Close() })
 		// Serve logs "listening" once its listener is known.
 		sink.waitFor(t, 1, "listening")
