@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 
 	"github.com/endpoint-rpc/endpoint/codec"
@@ -24,7 +25,15 @@ import (
 //
 // Chat counts, for every member of the run, the messages it delivered to the
 // room and those it sent while muted, and whether it left with /quit.
+//
+// It logs, at level Info with the member's ID, each member's joining, its
+// /mute, /unmute and /quit, and its leaving, with why it left and its counts.
 type Chat struct {
+	// Logger receives the chat's log lines. Nil means slog.Default(), as for
+	// an Endpoint's Logger; slog.New(slog.DiscardHandler) silences them. Set
+	// it before the chat serves its first member.
+	Logger *slog.Logger
+
 	room endpoint.Room
 
 	mu      sync.Mutex // protects members
@@ -50,12 +59,21 @@ func (ch *Chat) ServeCommand(_ context.Context, req *endpoint.Request) error {
 	}
 	m := ch.join(req.RemoteAddr)
 	ch.room.Join(s, "client id: "+m.ID)
-	defer ch.room.Leave(s)
+	log := ch.logger()
+	log.Info("chat member joined", "member", m.ID, "members", ch.room.Len())
+	why := "closed" // the member hung up, or the endpoint closed the connection
+	defer func() {
+		ch.room.Leave(s)
+		got := ch.member(m)
+		log.Info("chat member left", "member", got.ID, "reason", why,
+			"delivered", got.Delivered, "muted", got.Muted, "members", ch.room.Len())
+	}()
 
 	muted := false
 	for {
 		line, err := s.ReadLine()
 		if errors.Is(err, codec.ErrLineTooLong) {
+			why = "line too long"
 			return &endpoint.ProtocolError{Err: err}
 		}
 		if err != nil {
@@ -67,12 +85,16 @@ func (ch *Chat) ServeCommand(_ context.Context, req *endpoint.Request) error {
 		switch cmd := bytes.TrimSpace(line); {
 		case bytes.EqualFold(cmd, []byte("/quit")):
 			ch.update(func() { m.Quit = true })
+			why = "quit"
+			log.Info("chat member quit", "member", m.ID)
 			return nil
 		case bytes.EqualFold(cmd, []byte("/mute")):
 			muted = true
+			log.Info("chat member muted", "member", m.ID)
 			continue
 		case bytes.EqualFold(cmd, []byte("/unmute")):
 			muted = false
+			log.Info("chat member unmuted", "member", m.ID)
 			continue
 		}
 		if muted {
@@ -91,6 +113,21 @@ func (ch *Chat) join(id string) *MemberStats {
 	m := &MemberStats{ID: id}
 	ch.members = append(ch.members, m)
 	return m
+}
+
+// member returns a copy of m's figures.
+func (ch *Chat) member(m *MemberStats) MemberStats {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	return *m
+}
+
+// logger returns where the chat logs.
+func (ch *Chat) logger() *slog.Logger {
+	if ch.Logger != nil {
+		return ch.Logger
+	}
+	return slog.Default()
 }
 
 func (ch *Chat) update(f func()) {

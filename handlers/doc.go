@@ -15,11 +15,13 @@ import "github.com/endpoint-rpc/endpoint/endpoint"
 
 // Register adds the built-in commands to e: STRING, GOB, CHAT and STATS. It returns
 // the chat room, through which a program broadcasts to chat members and reads
-// their figures.
+// their figures; the room logs to e.Logger as it is when Register is called
+// (see Chat.Logger).
 func Register(e *endpoint.Endpoint) *Chat {
 	e.HandleFunc("STRING", String)
 	e.HandleFunc("GOB", Gob)
 	chat := NewChat()
+	chat.Logger = e.Logger
 	e.Handle("CHAT", chat)
 	e.HandleFunc("STATS", Stats(e))
 	return chat
