@@ -57,6 +57,20 @@
 // wrapping conn works unchanged. [Endpoint.ConnState] watches connections
 // move between the states of [ConnState].
 //
+// # Seeing inside
+//
+// [Endpoint.Use] installs a [Middleware] around every command, before
+// serving: timing, authorization, logging or rate limits, each a Handler that
+// does its part and calls the next, or refuses with an error that becomes the
+// "ERR" line. The chain is composed once per command, not per request.
+// [Endpoint.Stats] returns a snapshot of the endpoint's figures, counted
+// without locks as requests are answered: connections open and accepted,
+// requests and ERR lines, and per command the requests, errors and a latency
+// [Histogram]; [Endpoint.NoStats] turns the counting off. The STATS command of
+// package handlers sends the totals as one line. [Endpoint.ConnState] is
+// called each time a connection changes state (new, active, idle, hijacked,
+// closed), as net/http's is.
+//
 // # Calling
 //
 // [Dial] returns a [Client] that many goroutines may share: their calls are
