@@ -19,6 +19,7 @@ type config struct {
 	connect string        // as given; see dialAddress
 	timeout time.Duration // 0: no bound
 	command []string      // NAME [TEXT...]; empty for the default requests
+	tls     tlsFlags
 }
 
 // errUsage reports a command line that parseFlags has already explained on
@@ -41,6 +42,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	fs.StringVar(&cfg.network, "network", "tcp", "`network` to dial: tcp or unix (tcp4 and tcp6 also work)")
 	fs.StringVar(&cfg.connect, "connect", "localhost", "`address` of the endpoint: HOST (port 61000), HOST:PORT, ::1, [::1]:PORT; for unix, the socket's path")
+	fs.BoolVar(&cfg.tls.on, "tls", false, "dial with TLS, verifying the server against the system's roots or -tls-ca")
+	fs.StringVar(&cfg.tls.ca, "tls-ca", "", "verify the server against the CA certificates in this PEM `file`")
+	fs.StringVar(&cfg.tls.cert, "tls-cert", "", "present the client certificate in this PEM `file` (with -tls-key), for mutual TLS")
+	fs.StringVar(&cfg.tls.key, "tls-key", "", "the private key of -tls-cert, a PEM `file`")
+	fs.StringVar(&cfg.tls.serverName, "tls-server-name", "", "the `name` the server's certificate must hold (default: the host of -connect)")
 	fs.DurationVar(&cfg.timeout, "timeout", defaultTimeout, "bound on the whole run, connecting included (`duration`); 0 means no bound")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -33,7 +33,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	out := &printer{ctx: ctx, addr: addr, stdout: stdout, stderr: stderr}
 
-	c, err := endpoint.Dial(ctx, cfg.network, addr)
+	d, err := cfg.tls.dialer()
+	if err != nil {
+		fmt.Fprintf(stderr, "client: %v\n", err)
+		return 2
+	}
+	c, err := d.Dial(ctx, cfg.network, addr)
 	if err != nil {
 		return out.failure(err)
 	}

@@ -27,6 +27,8 @@ type config struct {
 	maxConns        int           // 0: no limit
 	maxMembers      int           // 0: no limit
 	maxDepth        int
+	tls             tlsFlags
+	handshake       time.Duration
 	maxHandlers     int // 0: no bound
 	shutdownTimeout time.Duration
 	logFile         string // "": standard error
@@ -56,6 +58,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&cfg.maxConns, "max-conns", endpoint.DefaultMaxConns, "`number` of connections served at once; more are refused with an ERR line; 0 means no limit")
 	fs.IntVar(&cfg.maxMembers, "max-members", endpoint.DefaultMaxMembers, "`number` of chat members at once, counted apart from -max-conns; CHAT past it gets ERR chat room full; 0 means no limit")
 	fs.IntVar(&cfg.maxDepth, "max-depth", codec.DefaultMaxGobDepth, "deepest nesting, in `levels`, of a GOB payload's values and type definitions")
+	fs.StringVar(&cfg.tls.cert, "tls-cert", "", "serve TLS with the certificate in this PEM `file` (with -tls-key); SIGHUP re-reads both")
+	fs.StringVar(&cfg.tls.key, "tls-key", "", "the private key of -tls-cert, a PEM `file`")
+	fs.StringVar(&cfg.tls.clientCA, "tls-client-ca", "", "require every client to present a certificate signed by a CA in this PEM `file` (mutual TLS)")
+	fs.DurationVar(&cfg.handshake, "handshake-timeout", endpoint.DefaultHandshakeTimeout, "close a connection whose TLS handshake takes longer than this `duration`")
+	cfg.tls.unixMode = 0o600
+	fs.Var(&cfg.tls.unixMode, "unix-mode", "`mode` of the unix socket file, in octal, whatever the umask")
 	fs.IntVar(&cfg.maxHandlers, "max-handlers", 0, "`number` of handlers run at once across all connections; requests wait for a slot; 0 means no bound")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "at shutdown, how long (`duration`) to wait for requests in flight before closing their connections")
 	fs.StringVar(&cfg.logFile, "log", "", "append log lines to `file` (default: standard error)")
@@ -90,6 +98,8 @@ func (cfg *config) check(rest []string) error {
 		return errors.Errorf("-max-members must not be negative, not %d", cfg.maxMembers)
 	case cfg.maxDepth <= 0:
 		return errors.Errorf("-max-depth must be positive, not %d", cfg.maxDepth)
+	case cfg.handshake <= 0:
+		return errors.Errorf("-handshake-timeout must be positive, not %v", cfg.handshake)
 	case cfg.maxHandlers < 0:
 		return errors.Errorf("-max-handlers must not be negative, not %d", cfg.maxHandlers)
 	case cfg.shutdownTimeout < 0:
@@ -116,15 +126,16 @@ func (cfg *config) check(rest []string) error {
 // with the built-in commands registered, and its chat room.
 func (cfg *config) newEndpoint(logger *slog.Logger) (*endpoint.Endpoint, *handlers.Chat) {
 	e := &endpoint.Endpoint{
-		MaxLineBytes:    cfg.maxLine,
-		MaxPayloadBytes: cfg.maxPayload,
-		IdleTimeout:     cfg.idleTimeout,
-		MaxConns:        cfg.maxConns,
-		MaxMembers:      cfg.maxMembers,
-		MaxGobDepth:     cfg.maxDepth,
-		MaxHandlers:     cfg.maxHandlers,
-		Greeting:        cfg.greeting,
-		Logger:          logger,
+		MaxLineBytes:     cfg.maxLine,
+		MaxPayloadBytes:  cfg.maxPayload,
+		IdleTimeout:      cfg.idleTimeout,
+		MaxConns:         cfg.maxConns,
+		MaxMembers:       cfg.maxMembers,
+		MaxGobDepth:      cfg.maxDepth,
+		MaxHandlers:      cfg.maxHandlers,
+		HandshakeTimeout: cfg.handshake,
+		Greeting:         cfg.greeting,
+		Logger:           logger,
 	}
 	// The endpoint reads zero as "the default" and a negative value as "none".
 	if cfg.idleTimeout == 0 {

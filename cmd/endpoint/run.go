@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"time"
 
 	"github.com/endpoint-rpc/endpoint/codec"
@@ -36,6 +37,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	defer closeLog()
 	logger := slog.New(slog.NewTextHandler(logw, nil))
 
+	tlsConfig, certs, err := cfg.tls.tlsConfig()
+	if err != nil {
+		fmt.Fprintf(stderr, "endpoint: %v\n", err)
+		return 1
+	}
 	l, err := endpoint.Listen(cfg.network, cfg.addr)
 	if err != nil {
 		// The error already starts with "endpoint: ", the program's name.
@@ -45,7 +51,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return 1
 	}
+	if cfg.network == "unix" {
+		// Set after the socket is made, so the umask has no say.
+		if err := os.Chmod(cfg.addr, os.FileMode(cfg.tls.unixMode)); err != nil {
+			fmt.Fprintf(stderr, "endpoint: -unix-mode: %v\n", err)
+			l.Close()
+			return 1
+		}
+	}
 	e, chat := cfg.newEndpoint(logger)
+	e.TLSConfig = tlsConfig
+	if certs != nil {
+		stop := make(chan struct{})
+		defer close(stop)
+		go certs.reloadOnHUP(logger, stop)
+	}
 	go console(stdin, chat, cfg.maxLine, logger)
 	code := serve(ctx, e, l, cfg.shutdownTimeout, logger)
 	if err := chat.WriteTable(stdout); err != nil {
@@ -84,7 +104,11 @@ func console(r io.Reader, chat *handlers.Chat, maxLine int, logger *slog.Logger)
 func serve(ctx context.Context, e *endpoint.Endpoint, l net.Listener, timeout time.Duration, logger *slog.Logger) int {
 	served := make(chan error, 1)
 	go func() {
-		err := e.Serve(l)
+		serve := e.Serve
+		if e.TLSConfig != nil {
+			serve = e.ServeTLS
+		}
+		err := serve(l)
 		if errors.Is(err, endpoint.ErrEndpointClosed) {
 			logger.Info("stopped accepting connections", "network", l.Addr().Network(), "addr", l.Addr().String())
 		}
