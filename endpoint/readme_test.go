@@ -29,3 +29,26 @@ func TestREADMEEmbeddingExample(t *testing.T) {
 		t.Fatalf("README.md's embedding example differs from example_embed_test.go:\nREADME:\n%s\nexample:\n%s", block, body)
 	}
 }
+
+// TestREADMEMiddlewareExample checks that README.md shows, to the letter, the
+// middleware of example_middleware_test.go, which go test compiles and runs.
+func TestREADMEMiddlewareExample(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("example_middleware_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(readme), "<!-- middleware example: endpoint/example_middleware_test.go -->\n```go\n")
+	if !ok {
+		t.Fatal("README.md has no middleware example block")
+	}
+	block, _, _ = strings.Cut(block, "```\n")
+	_, body, _ := strings.Cut(string(src), "// README middleware begins\n")
+	body, _, _ = strings.Cut(body, "// README middleware ends\n")
+	if strings.TrimSpace(block) != strings.TrimSpace(body) || body == "" {
+		t.Fatalf("README.md's middleware example differs from example_middleware_test.go:\nREADME:\n%s\nexample:\n%s", block, body)
+	}
+}
