@@ -62,9 +62,14 @@ func TestAgainstEndpoints(t *testing.T) {
 				t.Fatalf("HELP: printed %q, exited %d", r.stdout, r.code)
 			}
 
-			// STRING with no TEXT sends no payload line, so the endpoint
-			// waits for one and the client gives up after -timeout.
-			call("-timeout", "300ms", "STRING").expectFailure(t, tg.addr, "no reply within -timeout 300ms")
+			// Command lines the built-in payloads rule out are refused at
+			// once, with a usage line, even with no -timeout.
+			for _, args := range [][]string{{"STRING"}, {"GOB"}, {"PING", "extra", "words"}} {
+				r := call(append([]string{"-timeout", "0"}, args...)...)
+				if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, usageLine) {
+					t.Fatalf("%q: printed %q and %q, exited %d; want a usage line and status 2", args, r.stdout, r.stderr, r.code)
+				}
+			}
 		})
 	}
 }

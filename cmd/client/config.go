@@ -22,6 +22,9 @@ type config struct {
 	tls     tlsFlags
 }
 
+// usageLine is the synopsis, printed with every usage error.
+const usageLine = "usage: client [flags] [NAME [TEXT...]]"
+
 // errUsage reports a command line that parseFlags has already explained on
 // standard error.
 var errUsage = errors.New("usage error")
@@ -34,7 +37,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("client", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: client [flags] [NAME [TEXT...]]\n\n"+
+		fmt.Fprintln(fs.Output(), usageLine+"\n\n"+
 			"With no arguments, sends a STRING and a GOB request and prints both replies.\n"+
 			"With arguments, sends command NAME with the TEXT words as its payload line\n"+
 			"and prints the reply. Exits 1 when a reply is an ERR line.\n\nFlags:")
@@ -58,7 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	connectSet := false
 	fs.Visit(func(f *flag.Flag) { connectSet = connectSet || f.Name == "connect" })
 	if err := cfg.check(connectSet); err != nil {
-		fmt.Fprintf(stderr, "client: %v (run client -h for usage)\n", err)
+		fmt.Fprintf(stderr, "client: %v\n%s (client -h for more)\n", err, usageLine)
 		return nil, errUsage
 	}
 	return cfg, nil
@@ -90,6 +93,36 @@ func (cfg *config) check(connectSet bool) error {
 				return errors.Errorf("TEXT %q has a line break in it: the payload is one line", w)
 			}
 		}
+		if err := checkPayload(cfg.command[0], len(cfg.command) > 1); err != nil {
+			return err
+		}
 	}
 	return nil
 }
+
+// checkPayload refuses, before anything is dialled, the commands whose
+// payload the built-in endpoint defines and the command line gets wrong:
+// STRING needs its one line of TEXT, GOB a gob value no command line can
+// give, and HELP, PING, STATS and CHAT take no payload, so TEXT after them
+// would reach the server as a second request (or, after CHAT, a chat line)
+// rather than as theirs. Names match in any ASCII case, as on the wire. Other
+// names are the server's own commands: their TEXT is sent as their one
+// payload line.
+func checkPayload(name string, text bool) error {
+	switch {
+	case strings.EqualFold(name, "STRING") && !text:
+		return errors.New("STRING needs TEXT, its payload line: client STRING TEXT...")
+	case strings.EqualFold(name, "GOB"):
+		return errors.New("GOB takes a gob value, which a command line cannot give: run client with no arguments to send one")
+	case text:
+		for _, n := range noPayload {
+			if strings.EqualFold(name, n) {
+				return errors.Errorf("%s takes no TEXT: the words would reach the server as a second request", strings.ToUpper(name))
+			}
+		}
+	}
+	return nil
+}
+
+// noPayload are the built-in commands that take no payload.
+var noPayload = []string{"CHAT", "HELP", "PING", "STATS"}

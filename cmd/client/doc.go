@@ -22,6 +22,13 @@
 //	$ client NOPE
 //	ERR unknown command "NOPE"
 //
+// The built-in commands' payloads are checked before anything is dialled,
+// names in any case: STRING needs TEXT, GOB cannot be given on a command line
+// (run with no arguments to send one), and HELP, PING, STATS and CHAT take no
+// TEXT, since their payload line would reach the server as a second request.
+// Each of these is refused at once with a usage line and status 2. The TEXT of
+// any other NAME, a command of the server's own, is sent as its payload line.
+//
 // # Flags
 //
 //	-connect ADDR    where the endpoint is (default localhost): HOST dials
@@ -30,7 +37,10 @@
 //	                 unix, ADDR is the socket's path, and is required.
 //	-network NAME    tcp (the default) or unix; tcp4 and tcp6 also work
 //	-timeout D       bound on the whole run, connecting included (default 10s);
-//	                 0 means no bound
+//	                 0 means no bound: the client then waits for a server that
+//	                 is slow to answer, but a connection the server closes
+//	                 (or resets) ends the run at once, with status 2, and a
+//	                 peer that vanishes is found by TCP keep-alive
 //
 // The client reads one reply line per request, so it does not suit an
 // endpoint run with -greeting, whose greeting it would take for a reply.
