@@ -80,6 +80,13 @@ func (c *conn) serve() {
 		if c.e.Greeting != "" {
 			err = codec.WriteLine(c.bw, c.e.Greeting)
 		}
+		if err == nil && c.e.FirstCommand != "" {
+			var done bool
+			if done, err = c.dispatch([]byte(c.e.FirstCommand), true); done {
+				c.close(err)
+				return
+			}
+		}
 	}
 	for err == nil {
 		waited := false
@@ -105,31 +112,41 @@ func (c *conn) serve() {
 		if len(name) == 0 {
 			continue // blank lines between requests are ignored
 		}
-		r := c.route(name)
-		if r == nil {
-			c.count(&c.e.counters.unknown, true)
-			err = c.replyErr(fmt.Errorf("%w %.80q", ErrUnknownCommand, name))
-			continue
-		}
-		c.req.Command = r.name
-		var start time.Time
-		if timed := !c.e.NoStats && (waited || c.sampled()); timed {
-			start = time.Now()
-		}
-		herr := c.run(r.serve)
-		if !start.IsZero() {
-			r.stats.observe(time.Since(start))
-		}
-		if c.stream != nil {
-			err = c.endStream(herr)
+		var done bool
+		if done, err = c.dispatch(name, waited); done {
 			break
-		}
-		c.count(&r.stats, herr != nil)
-		if herr != nil {
-			err = c.replyErr(herr)
 		}
 	}
 	c.close(err)
+}
+
+// dispatch serves one request of the command name, whose line has been read,
+// and reports whether the connection is done with request/reply: its handler
+// hijacked it. waited says whether the request came after a wait for input,
+// for the latency sampling. An error ends the connection.
+func (c *conn) dispatch(name []byte, waited bool) (done bool, err error) {
+	r := c.route(name)
+	if r == nil {
+		c.count(&c.e.counters.unknown, true)
+		return false, c.replyErr(fmt.Errorf("%w %.80q", ErrUnknownCommand, name))
+	}
+	c.req.Command = r.name
+	var start time.Time
+	if timed := !c.e.NoStats && (waited || c.sampled()); timed {
+		start = time.Now()
+	}
+	herr := c.run(r.serve)
+	if !start.IsZero() {
+		r.stats.observe(time.Since(start))
+	}
+	if c.stream != nil {
+		return true, c.endStream(herr)
+	}
+	c.count(&r.stats, herr != nil)
+	if herr != nil {
+		return false, c.replyErr(herr)
+	}
+	return false, nil
 }
 
 // count counts a request answered, and whether with an error, for its

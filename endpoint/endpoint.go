@@ -64,6 +64,14 @@ type Endpoint struct {
 	// Greeting, if not empty, is a line sent to every new connection before
 	// anything else.
 	Greeting string
+	// FirstCommand, if not empty, is a command run for every new
+	// connection, after the Greeting and before any request is read, as if
+	// it had been the connection's first line: "CHAT" makes every
+	// connection a chat member at once. If it fails, its ERR line is sent
+	// and the connection goes on serving requests (or is closed, as after
+	// that error sent by a client); an unknown name gets the unknown-command
+	// ERR line.
+	FirstCommand string
 	// MaxHandlers bounds how many handlers run at once across all
 	// connections; a request waits for a free slot, and none is dropped. A
 	// handler gives its slot back when it hijacks its connection. Zero means
