@@ -32,7 +32,11 @@ type config struct {
 	maxHandlers     int // 0: no bound
 	shutdownTimeout time.Duration
 	logFile         string // "": standard error
+	logLevel        string // a key of logLevels
+	logFormat       string // "text" or "json"
+	debugAddr       string // "": no debug server (see debug.go)
 	greeting        string // "": none
+	chat            bool   // every connection joins the chat room at once
 }
 
 // errUsage reports a command line that parseFlags has already explained on
@@ -67,7 +71,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&cfg.maxHandlers, "max-handlers", 0, "`number` of handlers run at once across all connections; requests wait for a slot; 0 means no bound")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "at shutdown, how long (`duration`) to wait for requests in flight before closing their connections")
 	fs.StringVar(&cfg.logFile, "log", "", "append log lines to `file` (default: standard error)")
+	fs.StringVar(&cfg.logLevel, "log-level", "info", "log lines of this `level` and above: debug, info, warn or error")
+	fs.StringVar(&cfg.logFormat, "log-format", "text", "log lines as `format`: text (key=value) or json (one object a line)")
+	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "serve /metrics, /debug/vars and /debug/pprof/ over HTTP on this `address` (e.g. 127.0.0.1:6060; default: off)")
 	fs.StringVar(&cfg.greeting, "greeting", "", "a line of `text` sent to every new connection before anything else (default: none)")
+	fs.BoolVar(&cfg.chat, "chat", false, "every new connection joins the chat room at once, after the greeting, as if its first line had been CHAT")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -106,6 +114,10 @@ func (cfg *config) check(rest []string) error {
 		return errors.Errorf("-shutdown-timeout must not be negative, not %v", cfg.shutdownTimeout)
 	case strings.ContainsAny(cfg.greeting, "\r\n"):
 		return errors.New("-greeting must be one line")
+	case !knownLogLevel(cfg.logLevel):
+		return errors.Errorf("-log-level must be debug, info, warn or error, not %q", cfg.logLevel)
+	case cfg.logFormat != "text" && cfg.logFormat != "json":
+		return errors.Errorf("-log-format must be text or json, not %q", cfg.logFormat)
 	}
 	switch cfg.network {
 	case "tcp", "tcp4", "tcp6":
@@ -146,6 +158,9 @@ func (cfg *config) newEndpoint(logger *slog.Logger) (*endpoint.Endpoint, *handle
 	}
 	if cfg.maxMembers == 0 {
 		e.MaxMembers = -1
+	}
+	if cfg.chat {
+		e.FirstCommand = "CHAT"
 	}
 	return e, handlers.Register(e)
 }

@@ -29,7 +29,27 @@
 //	-max-handlers N       handlers run at once; requests wait; 0 means no bound (default 0)
 //	-shutdown-timeout D   how long shutdown waits for requests in flight (default 10s)
 //	-log FILE             append log lines to FILE (default: standard error)
+//	-log-level L          log lines of level L and above: debug, info, warn or error (default info)
+//	-log-format F         log lines as text (key=value) or json (one object a line) (default text)
+//	-debug-addr ADDR      serve /metrics, /debug/vars and /debug/pprof/ over HTTP on ADDR (default: off)
 //	-greeting TEXT        line sent to every new connection first (default: none)
+//	-chat                 every new connection joins the chat room at once, after the greeting
+//
+// # Watching a running endpoint
+//
+// With -debug-addr 127.0.0.1:6060 an HTTP server on that address serves
+// /metrics, the endpoint's figures (see package metrics) with the Go
+// runtime's and the process's, for Prometheus; /debug/vars, expvar's JSON
+// with the endpoint's Stats under "endpoint"; and /debug/pprof/, the
+// profiles of net/http/pprof. It has no authentication: give it a loopback
+// address. It is shut down right after the endpoint. When it cannot listen,
+// the program says so in one line on standard error and exits with status 1.
+//
+//	$ curl -s localhost:6060/metrics | grep 'endpoint_requests_total{command="PING"}'
+//	endpoint_requests_total{command="PING"} 3
+//
+// Chat members joining, their /mute, /unmute and /quit, and their leaving are
+// logged at info with the member's ID.
 //
 // # Console and chat table
 //

@@ -35,7 +35,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 1
 	}
 	defer closeLog()
-	logger := slog.New(slog.NewTextHandler(logw, nil))
+	logger := cfg.newLogger(logw)
 
 	tlsConfig, certs, err := cfg.tls.tlsConfig()
 	if err != nil {
@@ -61,6 +61,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	e, chat := cfg.newEndpoint(logger)
 	e.TLSConfig = tlsConfig
+	dbg, err := startDebug(cfg.debugAddr, e, logger)
+	if err != nil {
+		fmt.Fprintln(stderr, err) // it starts with "endpoint: -debug-addr"
+		if cfg.logFile != "" {
+			logger.Error("cannot listen", "err", err)
+		}
+		l.Close()
+		return 1
+	}
 	if certs != nil {
 		stop := make(chan struct{})
 		defer close(stop)
@@ -68,6 +77,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	go console(stdin, chat, cfg.maxLine, logger)
 	code := serve(ctx, e, l, cfg.shutdownTimeout, logger)
+	dbg.shutdown(logger) // after the endpoint's, whose draining it lets one watch
 	if err := chat.WriteTable(stdout); err != nil {
 		logger.Error("cannot write the chat table", "err", err)
 	}
