@@ -140,4 +140,3 @@ func TestAdmitByCertificateSubject(t *testing.T) {
 	rc.expect("ERR bob is not admitted")
 	rc.expectClosed()
 }
-
