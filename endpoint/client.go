@@ -28,9 +28,12 @@ const DefaultMaxReplyBytes = 1 << 20
 //
 // A Client expects one reply line per request (or a line and a gob value, for
 // typed calls), so it is not for commands that take the connection over, such
-// as CHAT, nor for servers that send a greeting.
+// as CHAT. A server that sends a greeting needs a Client dialled with
+// Dialer.Greeting; a greeting a Client was not told of breaks its connection
+// (it cannot be the reply to anything).
 type Client struct {
-	conn net.Conn
+	conn     net.Conn
+	greeting string // the server's greeting line, when the Dialer expected one
 
 	sem     chan struct{} // held while writing; a channel so waiting honours ctx
 	bw      *bufio.Writer
@@ -82,17 +85,67 @@ type Dialer struct {
 	// KeepAlive is the TCP keep-alive period: zero means the net package's
 	// default, a negative value none.
 	KeepAlive time.Duration
+	// Greeting tells Dial that the server sends a greeting line first (as
+	// an Endpoint with a Greeting does): Dial reads it, within ctx and
+	// Timeout, before it returns, and Client.Greeting gives it. A server
+	// that sends an "ERR" line instead (ERR too many connections, say)
+	// makes Dial fail with that *RemoteError, whose Command is "greeting".
+	// Without Greeting, a greeting breaks the Client's connection.
+	Greeting bool
 }
 
 // Dial connects to the endpoint at addr on the named network and returns a
 // Client over the connection. ctx bounds connecting and the TLS handshake.
 func (d *Dialer) Dial(ctx context.Context, network, addr string) (*Client, error) {
+	if d.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.Timeout)
+		defer cancel()
+	}
 	conn, err := d.DialConn(ctx, network, addr)
 	if err != nil {
 		return nil, err
 	}
-	return NewClient(conn), nil
+	if !d.Greeting {
+		return NewClient(conn), nil
+	}
+	c, br := newClient(conn)
+	if c.greeting, err = readGreeting(ctx, conn, br); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	go c.readReplies(br)
+	return c, nil
 }
+
+// readGreeting reads the greeting line from br, which reads conn, giving up
+// when ctx ends.
+func readGreeting(ctx context.Context, conn net.Conn, br *bufio.Reader) (string, error) {
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		conn.SetReadDeadline(aLongTimeAgo)
+		close(fired)
+	})
+	line, err := codec.ReadLine(br, DefaultMaxReplyBytes)
+	if !stop() {
+		<-fired
+		conn.SetReadDeadline(time.Time{})
+		if err != nil {
+			return "", errors.Wrapf(context.Cause(ctx), "endpoint: greeting from %s", conn.RemoteAddr())
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w: read greeting from %s: %v", ErrConnBroken, conn.RemoteAddr(), err)
+	}
+	if msg, ok := bytes.CutPrefix(line, []byte("ERR ")); ok {
+		return "", &RemoteError{Command: "greeting", Message: string(msg)}
+	}
+	return string(line), nil
+}
+
+// Greeting returns the server's greeting line, read by Dial when the Dialer
+// had Greeting set; otherwise "".
+func (c *Client) Greeting() string { return c.greeting }
 
 // DialConn connects as Dial does and returns the connection itself, for
 // programs that speak the wire directly (a chat member, say).
@@ -127,14 +180,21 @@ func (d *Dialer) DialConn(ctx context.Context, network, addr string) (net.Conn, 
 
 // NewClient returns a Client that speaks over conn, which it then owns.
 func NewClient(conn net.Conn) *Client {
+	c, br := newClient(conn)
+	go c.readReplies(br)
+	return c
+}
+
+// newClient returns a Client over conn and the reader of its replies, which
+// the caller hands to readReplies once it has read what comes before them.
+func newClient(conn net.Conn) (*Client, *bufio.Reader) {
 	c := &Client{
 		conn:       conn,
 		sem:        make(chan struct{}, 1),
 		bw:         bufio.NewWriterSize(conn, bufSize),
 		readerDone: make(chan struct{}),
 	}
-	go c.readReplies(bufio.NewReaderSize(replyReader{c}, bufSize))
-	return c
+	return c, bufio.NewReaderSize(replyReader{c}, bufSize)
 }
 
 // A call is one request waiting for its reply.
