@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"text/tabwriter"
 
 	"github.com/endpoint-rpc/endpoint/codec"
 	"github.com/endpoint-rpc/endpoint/endpoint"
@@ -158,14 +159,18 @@ func (ch *Chat) Stats() []MemberStats {
 }
 
 // WriteTable writes the run's figures, one member a row after a header:
-// ID, messages delivered, messages muted, and whether it left with /quit,
-// separated by spaces.
+// ID, messages delivered, messages muted, and whether it left with /quit.
+// The columns are aligned for people to read, with spaces (never tabs)
+// between them and none at the end of a line, so that splitting a line at
+// runs of spaces gives its four fields.
 func (ch *Chat) WriteTable(w io.Writer) error {
 	var b bytes.Buffer
-	b.WriteString("id delivered muted quit\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 1, ' ', 0)
+	fmt.Fprintln(tw, "id\tdelivered\tmuted\tquit")
 	for _, m := range ch.Stats() {
-		fmt.Fprintf(&b, "%s %d %d %t\n", m.ID, m.Delivered, m.Muted, m.Quit)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%t\n", m.ID, m.Delivered, m.Muted, m.Quit)
 	}
+	tw.Flush() // it cannot fail: b takes everything
 	_, err := w.Write(b.Bytes())
 	return errors.Wrap(err, "handlers: write chat table")
 }

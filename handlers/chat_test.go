@@ -3,14 +3,17 @@ package handlers_test
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"text/tabwriter"
 	"time"
 
 	"github.com/endpoint-rpc/endpoint/endpoint"
@@ -194,17 +197,73 @@ func TestChatShutdownTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := b.String()
-	// The ids are the clients' real addresses; put the placeholders back.
+	checkAligned(t, got)
+	// The ids are the clients' real addresses, of any width; put the
+	// placeholders back and align the table again for them.
 	stats := chat.Stats()
 	if len(stats) != 3 {
 		t.Fatalf("Stats has %d members, want 3", len(stats))
 	}
+	ids := make(map[string]string)
 	for i, s := range stats {
-		got = strings.ReplaceAll(got, s.ID+" ", "{"+string(rune('A'+i))+"} ")
+		ids[s.ID] = "{" + string(rune('A'+i)) + "}"
+	}
+	got = realign(got, ids)
+	if *update {
+		if err := os.WriteFile("../testdata/chat/three_clients.table", []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
 	}
 	if got != string(want) {
 		t.Fatalf("table:\n%s\nwant:\n%s", got, want)
 	}
+}
+
+// update makes the golden tests write their files instead of checking them.
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// checkAligned fails unless table is made of lines of four fields separated
+// by spaces only, with no space at either end, and every field but the
+// first begins in the same column on every line.
+func checkAligned(t *testing.T, table string) {
+	t.Helper()
+	var starts []int
+	for _, line := range strings.Split(strings.TrimSuffix(table, "\n"), "\n") {
+		if strings.ContainsAny(line, "\t\r") || strings.TrimSpace(line) != line {
+			t.Fatalf("table line %q: tabs, or spaces at an end", line)
+		}
+		var at []int
+		for i := 1; i < len(line); i++ {
+			if line[i-1] == ' ' && line[i] != ' ' {
+				at = append(at, i)
+			}
+		}
+		if len(at) != 3 {
+			t.Fatalf("table line %q has %d fields, want 4", line, len(at)+1)
+		}
+		if starts == nil {
+			starts = at
+		} else if !slices.Equal(at, starts) {
+			t.Fatalf("table line %q: fields begin at %v, the header's at %v", line, at, starts)
+		}
+	}
+}
+
+// realign replaces the first field of every line of table by ids[field],
+// where there is one, and aligns the columns again as WriteTable does.
+func realign(table string, ids map[string]string) string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 1, ' ', 0)
+	for _, line := range strings.Split(strings.TrimSuffix(table, "\n"), "\n") {
+		f := strings.Fields(line)
+		if id, ok := ids[f[0]]; ok {
+			f[0] = id
+		}
+		fmt.Fprintln(tw, strings.Join(f, "\t"))
+	}
+	tw.Flush()
+	return b.String()
 }
 
 func TestChatPushToSilentMember(t *testing.T) {

@@ -59,11 +59,11 @@
 // After shutdown, standard output gets a table with a header line and one row
 // per chat member of the run: its id, the messages it delivered to the room
 // (each counted once), the messages it sent while muted, and whether it left
-// with /quit:
+// with /quit, in columns aligned with spaces:
 //
-//	id delivered muted quit
-//	127.0.0.1:50312 2 0 false
-//	127.0.0.1:50318 2 1 true
+//	id              delivered muted quit
+//	127.0.0.1:50312 2         0     false
+//	127.0.0.1:50318 2         1     true
 //
 // # Exit status
 //
