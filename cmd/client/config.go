@@ -19,6 +19,7 @@ type config struct {
 	connect string        // as given; see dialAddress
 	timeout time.Duration // 0: no bound
 	command []string      // NAME [TEXT...]; empty for the default requests
+	greet   bool          // the server sends a greeting line first
 	tls     tlsFlags
 }
 
@@ -50,6 +51,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.tls.cert, "tls-cert", "", "present the client certificate in this PEM `file` (with -tls-key), for mutual TLS")
 	fs.StringVar(&cfg.tls.key, "tls-key", "", "the private key of -tls-cert, a PEM `file`")
 	fs.StringVar(&cfg.tls.serverName, "tls-server-name", "", "the `name` the server's certificate must hold (default: the host of -connect)")
+	fs.BoolVar(&cfg.greet, "greeting", false, "expect a greeting line from the server (cmd/endpoint -greeting): print it, then make the calls")
 	fs.DurationVar(&cfg.timeout, "timeout", defaultTimeout, "bound on the whole run, connecting included (`duration`); 0 means no bound")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

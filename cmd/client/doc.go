@@ -42,8 +42,14 @@
 //	                 (or resets) ends the run at once, with status 2, and a
 //	                 peer that vanishes is found by TCP keep-alive
 //
-// The client reads one reply line per request, so it does not suit an
-// endpoint run with -greeting, whose greeting it would take for a reply.
+//	-greeting        expect a greeting line first (an endpoint run with
+//	                 -greeting): the client prints it on a line of its own
+//	                 before the replies. Without -greeting, a greeting that
+//	                 arrives before the request breaks the connection (status
+//	                 2, the line named on standard error); one that arrives
+//	                 after it would pass for the reply, so give -greeting to
+//	                 reach such a server. An ERR line in place of the
+//	                 greeting is printed as a reply is, and status 1.
 //
 // # Exit status
 //

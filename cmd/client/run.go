@@ -38,11 +38,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "client: %v\n", err)
 		return 2
 	}
+	d.Greeting = cfg.greet
 	c, err := d.Dial(ctx, cfg.network, addr)
 	if err != nil {
+		var re *endpoint.RemoteError
+		if errors.As(err, &re) {
+			// An ERR line in place of the greeting (too many
+			// connections, say): printed as sent, as a reply is.
+			return out.reply("", err)
+		}
 		return out.failure(err)
 	}
 	defer c.Close()
+	if cfg.greet {
+		fmt.Fprintln(stdout, c.Greeting())
+	}
 	if len(cfg.command) == 0 {
 		return defaultCalls(ctx, c, out)
 	}
