@@ -29,8 +29,18 @@ type Room struct {
 	// negative value means no wait: a full member is disconnected at once.
 	SlowWait time.Duration
 
-	mu      sync.RWMutex // protects members
-	members map[*Stream]struct{}
+	// Broker, if not nil, joins the room with the rooms of the same Name on
+	// other nodes: every Broadcast is also published through it, and, once
+	// Connect has subscribed the room, the lines of other nodes reach its
+	// members. Nil means the room is local to this process. Set both before
+	// the room is used.
+	Broker Broker
+	// Name is the room's name for its Broker (a NATS subject, say).
+	Name string
+
+	mu          sync.RWMutex // protects members and unsubscribe
+	members     map[*Stream]struct{}
+	unsubscribe func() // set by Connect
 }
 
 // Join adds s to the room. If welcome is not empty it is sent to s first, as
@@ -65,11 +75,30 @@ func (r *Room) Len() int {
 // Broadcast sends line to every member but except (which may be nil) and
 // returns how many members it was queued for. A member whose queue stays full
 // for SlowWait is disconnected and removed from the room, as the Room's
-// policy says. A line that contains a newline is sent to nobody.
+// policy says. A line that contains a newline is sent to nobody. With a
+// Broker the line is also published to the other nodes, after the local
+// members have it; the count is of local members only.
 func (r *Room) Broadcast(line string, except *Stream) int {
+	return r.BroadcastFrom("", line, except)
+}
+
+// BroadcastFrom is Broadcast of a line written by the member whose ID is
+// member, which the Broker's Message carries to the other nodes. A Broker's
+// failure to publish does not fail the local delivery: the line reaches this
+// node's members only (the Broker reports its own failures).
+func (r *Room) BroadcastFrom(member, line string, except *Stream) int {
 	if strings.IndexByte(line, '\n') >= 0 {
 		return 0
 	}
+	sent := r.broadcastLocal(line, except)
+	if r.Broker != nil {
+		_ = r.Broker.Publish(r.Name, Message{Member: member, Text: line})
+	}
+	return sent
+}
+
+// broadcastLocal is Broadcast to this node's members only.
+func (r *Room) broadcastLocal(line string, except *Stream) int {
 	var sent int
 	var full []*Stream
 	r.mu.RLock()

@@ -34,6 +34,10 @@ type Chat struct {
 	// an Endpoint's Logger; slog.New(slog.DiscardHandler) silences them. Set
 	// it before the chat serves its first member.
 	Logger *slog.Logger
+	// Node, if not empty, qualifies every member's ID as "NODE/IP:PORT", so
+	// that IDs never collide in a room that spans nodes (see Room). Set it
+	// before the chat serves its first member.
+	Node string
 
 	room endpoint.Room
 
@@ -58,7 +62,11 @@ func (ch *Chat) ServeCommand(_ context.Context, req *endpoint.Request) error {
 	if err != nil {
 		return err // the room is full: the connection goes on serving requests
 	}
-	m := ch.join(req.RemoteAddr)
+	id := req.RemoteAddr
+	if ch.Node != "" {
+		id = ch.Node + "/" + id
+	}
+	m := ch.join(id)
 	ch.room.Join(s, "client id: "+m.ID)
 	log := ch.logger()
 	log.Info("chat member joined", "member", m.ID, "members", ch.room.Len())
@@ -103,7 +111,7 @@ func (ch *Chat) ServeCommand(_ context.Context, req *endpoint.Request) error {
 			continue
 		}
 		ch.update(func() { m.Delivered++ })
-		ch.room.Broadcast("("+m.ID+") "+string(line), s)
+		ch.room.BroadcastFrom(m.ID, "("+m.ID+") "+string(line), s)
 	}
 }
 
@@ -143,6 +151,11 @@ func (ch *Chat) update(f func()) {
 func (ch *Chat) Broadcast(line string) int {
 	return ch.room.Broadcast(line, nil)
 }
+
+// Room returns the chat's room, for setting its Broker and Name (and then
+// calling Connect) before the chat serves its first member, so that the
+// chat spans the nodes of that broker.
+func (ch *Chat) Room() *endpoint.Room { return &ch.room }
 
 // Members returns the number of members in the room now.
 func (ch *Chat) Members() int { return ch.room.Len() }

@@ -462,3 +462,25 @@ func TestChatUnixSocketMembersGetRunUniqueIDs(t *testing.T) {
 		t.Fatalf("got %q", line)
 	}
 }
+
+// TestChatNodeQualifiesIDs: with Node set, IDs are NODE/IP:PORT in the
+// client id line, in delivered lines and in the stats.
+func TestChatNodeQualifiesIDs(t *testing.T) {
+	_, chat, addr := chatServer(t, nil)
+	chat.Node = "n1"
+	a, b := dialMember(t, addr), dialMember(t, addr)
+	for _, m := range []*member{a, b} {
+		m.send("CHAT\n")
+		m.id = strings.TrimPrefix(m.next(5*time.Second), "client id: ")
+		if want := "n1/" + m.conn.LocalAddr().String(); m.id != want {
+			t.Fatalf("id %q, want %q", m.id, want)
+		}
+	}
+	a.send("hi\n")
+	if got, want := b.next(5*time.Second), "("+a.id+") hi"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if got := chat.Stats()[0].ID; got != a.id {
+		t.Fatalf("Stats ID %q, want %q", got, a.id)
+	}
+}
