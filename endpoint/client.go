@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,9 +36,17 @@ type Client struct {
 	conn     net.Conn
 	greeting string // the server's greeting line, when the Dialer expected one
 
-	sem     chan struct{} // held while writing; a channel so waiting honours ctx
-	bw      *bufio.Writer
-	writers atomic.Int32 // calls writing or waiting to; the last one out flushes
+	// wmu protects the following: requests queued for writing. A call
+	// appends its request to wbuf; if no call is writing, it becomes the
+	// writer, and writes wbuf out, again and again, until it finds wbuf
+	// empty. A call that finds a write in progress leaves its request for
+	// the writer, so concurrent calls share write system calls. Calls
+	// take wmu before mu, never the other way round.
+	wmu     sync.Mutex
+	wbuf    []byte // requests not yet handed to the connection
+	spare   []byte // the buffer being written, or the one last written
+	queued  uint64 // calls whose requests are in wbuf
+	writing bool   // a call is writing; it will write wbuf too
 
 	// cutMu protects the following: which write a context may cut short.
 	cutMu  sync.Mutex
@@ -56,7 +65,7 @@ type Client struct {
 	answered   uint64 // calls given a reply line; only readReplies uses it
 
 	// The gob session codec of typed calls, made on first use: enc and
-	// encBuf are used under sem, dec and decGR by readReplies only.
+	// encBuf are used under wmu, dec and decGR by readReplies only.
 	enc    *gob.Encoder
 	encBuf bytes.Buffer
 	dec    *gob.Decoder
@@ -190,8 +199,7 @@ func NewClient(conn net.Conn) *Client {
 func newClient(conn net.Conn) (*Client, *bufio.Reader) {
 	c := &Client{
 		conn:       conn,
-		sem:        make(chan struct{}, 1),
-		bw:         bufio.NewWriterSize(conn, bufSize),
+		wbuf:       make([]byte, 0, bufSize),
 		readerDone: make(chan struct{}),
 	}
 	return c, bufio.NewReaderSize(replyReader{c}, bufSize)
@@ -287,13 +295,17 @@ func (c *Client) do(ctx context.Context, command string, lines []string, body []
 		cl.recycle()
 		return "", nil, err
 	}
-	select {
-	case <-cl.done:
-	case <-ctx.Done():
-		if cl.state.CompareAndSwap(callWaiting, callAbandoned) {
-			return "", nil, ctx.Err() // the reader recycles the call
+	if done := ctx.Done(); done == nil {
+		<-cl.done // a context that never ends: no select needed
+	} else {
+		select {
+		case <-cl.done:
+		case <-done:
+			if cl.state.CompareAndSwap(callWaiting, callAbandoned) {
+				return "", nil, ctx.Err() // the reader recycles the call
+			}
+			<-cl.done // answered meanwhile
 		}
-		<-cl.done // answered meanwhile
 	}
 	reply, value, err := cl.reply, cl.value, cl.err
 	cl.recycle()
@@ -306,33 +318,17 @@ func (cl *call) recycle() {
 	callPool.Put(cl)
 }
 
-// send queues cl and writes its request. Requests go out in the order calls
+// send queues cl and its request, and writes the request unless a call is
+// writing already, which then writes it. Requests go out in the order calls
 // are queued, which is the order replies come back in.
 func (c *Client) send(ctx context.Context, cl *call, lines []string, body []byte, typed *typedCall) error {
-	c.writers.Add(1)
-	select {
-	case c.sem <- struct{}{}:
-	case <-ctx.Done():
-		if c.writers.Add(-1) == 0 {
-			// A writer before us left the flush to us: see that it happens.
-			go c.flush()
-		}
-		return ctx.Err()
-	}
-	defer func() { <-c.sem }()
 	if err := ctx.Err(); err != nil {
-		// The slot was free, but the call is over already: leave before
-		// a byte is written, flushing for the writers before us if they
-		// left that to us.
-		if c.writers.Add(-1) == 0 {
-			c.flushHeld()
-		}
-		return err
+		return err // the call is over already: not a byte is written
 	}
-
+	c.wmu.Lock()
 	if typed != nil {
 		if err := c.encodeTyped(typed.args); err != nil {
-			c.writers.Add(-1)
+			c.wmu.Unlock()
 			return err
 		}
 	}
@@ -340,41 +336,82 @@ func (c *Client) send(ctx context.Context, cl *call, lines []string, body []byte
 	c.mu.Lock()
 	if err := c.err; err != nil {
 		c.mu.Unlock()
-		c.writers.Add(-1)
+		c.wmu.Unlock()
 		return err
 	}
 	c.pending.push(cl)
-	c.sent++
+	others := c.pending.len() > 1
 	c.mu.Unlock()
-
-	finish := c.watchWrite(ctx)
-	c.bw.WriteString(cl.command)
-	c.bw.WriteByte('\n')
+	c.wbuf = append(c.wbuf, cl.command...)
+	c.wbuf = append(c.wbuf, '\n')
 	for _, l := range lines {
-		c.bw.WriteString(l)
-		c.bw.WriteByte('\n')
+		c.wbuf = append(c.wbuf, l...)
+		c.wbuf = append(c.wbuf, '\n')
 	}
-	c.bw.Write(body)
+	c.wbuf = append(c.wbuf, body...)
 	if typed != nil {
-		c.bw.Write(c.encBuf.Bytes())
+		c.wbuf = append(c.wbuf, c.encBuf.Bytes()...)
 	}
-	var err error
-	if c.writers.Add(-1) == 0 {
-		err = c.bw.Flush()
-	} else {
-		_, err = c.bw.Write(nil) // the writer's first error, if a write failed
+	c.queued++
+	if c.writing {
+		c.wmu.Unlock()
+		return nil // the writer writes it
 	}
-	if cut := finish(); err == nil && cut {
-		// ctx ended only after the request was written (or buffered)
-		// whole: the stream is intact, so lift the past deadline instead
-		// of failing every call on the connection.
-		c.conn.SetWriteDeadline(time.Time{})
+	c.writing = true
+	if others {
+		// Other calls are in flight: their callers, woken by their
+		// replies, are likely about to call again. Let them run first,
+		// so that their requests go out in this write rather than one
+		// write each. A lone caller writes at once.
+		c.wmu.Unlock()
+		runtime.Gosched()
+		c.wmu.Lock()
 	}
-	if err != nil {
-		// A request may be half written: the stream is lost.
-		c.fail(c.broken("write to", err))
-	}
+	c.writeQueued(ctx)
 	return nil // cl is answered by fail, or by its reply
+}
+
+// maxKeptBuf is the largest write buffer a Client keeps for reuse.
+const maxKeptBuf = 64 << 10
+
+// writeQueued writes wbuf out until it is empty, then gives up the writer's
+// role. The caller holds wmu and is the writer; writeQueued releases wmu. A
+// write that fails, or that ctx cuts short, fails the client: the stream may
+// hold half a request.
+func (c *Client) writeQueued(ctx context.Context) {
+	for len(c.wbuf) > 0 {
+		buf := c.wbuf
+		c.wbuf = c.spare[:0]
+		c.mu.Lock()
+		c.sent += c.queued
+		c.mu.Unlock()
+		c.queued = 0
+		c.wmu.Unlock()
+
+		finish := c.watchWrite(ctx)
+		_, err := c.conn.Write(buf)
+		if cut := finish(); err == nil && cut {
+			// ctx ended only after the requests were written whole:
+			// the stream is intact, so lift the past deadline
+			// instead of failing every call on the connection.
+			c.conn.SetWriteDeadline(time.Time{})
+		}
+		if err != nil {
+			c.fail(c.broken("write to", err))
+		}
+
+		c.wmu.Lock()
+		if cap(buf) <= maxKeptBuf {
+			c.spare = buf
+		} else {
+			c.spare = nil
+		}
+		if err != nil {
+			c.wbuf, c.queued = c.wbuf[:0], 0 // their calls have failed
+		}
+	}
+	c.writing = false
+	c.wmu.Unlock()
 }
 
 // encodeTyped encodes args with the session encoder into encBuf. Once gob
@@ -390,24 +427,6 @@ func (c *Client) encodeTyped(args any) error {
 		return err
 	}
 	return nil
-}
-
-// flush writes out what earlier calls left buffered.
-func (c *Client) flush() {
-	c.sem <- struct{}{}
-	defer func() { <-c.sem }()
-	if c.writers.Load() == 0 {
-		c.flushHeld()
-	}
-}
-
-// flushHeld writes out what is buffered; the caller holds the write slot. A
-// write that failed earlier fails the client here, even with nothing left
-// buffered.
-func (c *Client) flushHeld() {
-	if err := c.bw.Flush(); err != nil {
-		c.fail(c.broken("write to", err))
-	}
 }
 
 // broken is the error that pending calls get when the connection fails.
@@ -569,6 +588,9 @@ func (q *callQueue) push(cl *call) {
 	}
 	q.calls = append(q.calls, cl)
 }
+
+// len returns the number of calls queued.
+func (q *callQueue) len() int { return len(q.calls) - q.head }
 
 // pop returns the oldest call, or nil.
 func (q *callQueue) pop() *call {
