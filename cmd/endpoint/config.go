@@ -11,6 +11,7 @@ import (
 	"github.com/endpoint-rpc/endpoint/codec"
 	"github.com/endpoint-rpc/endpoint/endpoint"
 	"github.com/endpoint-rpc/endpoint/handlers"
+	"github.com/endpoint-rpc/endpoint/natsbroker"
 	"github.com/pkg/errors"
 )
 
@@ -37,6 +38,9 @@ type config struct {
 	debugAddr       string // "": no debug server (see debug.go)
 	greeting        string // "": none
 	chat            bool   // every connection joins the chat room at once
+	natsURL         string // "": no cluster (see cluster.go)
+	room            string // the room's name in the cluster
+	node            string // "": host name and port
 }
 
 // errUsage reports a command line that parseFlags has already explained on
@@ -76,6 +80,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "serve /metrics, /debug/vars and /debug/pprof/ over HTTP on this `address` (e.g. 127.0.0.1:6060; default: off)")
 	fs.StringVar(&cfg.greeting, "greeting", "", "a line of `text` sent to every new connection before anything else (default: none)")
 	fs.BoolVar(&cfg.chat, "chat", false, "every new connection joins the chat room at once, after the greeting, as if its first line had been CHAT")
+	fs.StringVar(&cfg.natsURL, "nats", "", "join the chat room of every node on the NATS server at this `URL` (nats://HOST:PORT; default: this node alone)")
+	fs.StringVar(&cfg.room, "room", "chat", "with -nats, the `name` of the room the nodes share")
+	fs.StringVar(&cfg.node, "node", "", "with -nats, this node's `name`, the NODE of member IDs NODE/IP:PORT (default: host name:port)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -114,6 +121,12 @@ func (cfg *config) check(rest []string) error {
 		return errors.Errorf("-shutdown-timeout must not be negative, not %v", cfg.shutdownTimeout)
 	case strings.ContainsAny(cfg.greeting, "\r\n"):
 		return errors.New("-greeting must be one line")
+	case cfg.natsURL != "" && natsbroker.CheckURL(cfg.natsURL) != nil:
+		return errors.Wrap(natsbroker.CheckURL(cfg.natsURL), "-nats")
+	case cfg.room == "" || strings.ContainsAny(cfg.room, " \t\r\n.*>"):
+		return errors.Errorf("-room must be one word without '.', '*' or '>', not %q", cfg.room)
+	case strings.ContainsAny(cfg.node, " \t\r\n/"):
+		return errors.Errorf("-node must be one word without '/', not %q", cfg.node)
 	case !knownLogLevel(cfg.logLevel):
 		return errors.Errorf("-log-level must be debug, info, warn or error, not %q", cfg.logLevel)
 	case cfg.logFormat != "text" && cfg.logFormat != "json":

@@ -61,6 +61,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	e, chat := cfg.newEndpoint(logger)
 	e.TLSConfig = tlsConfig
+	leave, err := cfg.joinCluster(chat, l.Addr(), logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "endpoint: %v\n", err)
+		l.Close()
+		return 1
+	}
+	defer leave()
 	dbg, err := startDebug(cfg.debugAddr, e, logger)
 	if err != nil {
 		fmt.Fprintln(stderr, err) // it starts with "endpoint: -debug-addr"
