@@ -34,6 +34,9 @@
 //	-debug-addr ADDR      serve /metrics, /debug/vars and /debug/pprof/ over HTTP on ADDR (default: off)
 //	-greeting TEXT        line sent to every new connection first (default: none)
 //	-chat                 every new connection joins the chat room at once, after the greeting
+//	-nats URL             the chat room spans every node of this NATS server (default: none)
+//	-room NAME            with -nats, the room's name shared by the nodes (default chat)
+//	-node NAME            with -nats, this node's name: IDs are NAME/IP:PORT (default host name:port)
 //
 // # Watching a running endpoint
 //
