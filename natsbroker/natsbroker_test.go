@@ -17,6 +17,7 @@ import (
 	"github.com/endpoint-rpc/endpoint/handlers"
 	"github.com/endpoint-rpc/endpoint/natsbroker"
 	"github.com/nats-io/nats-server/v2/server"
+	"go.uber.org/goleak"
 )
 
 // waitTimeout bounds every wait of these tests.
@@ -86,6 +87,7 @@ type node struct {
 	chat   *handlers.Chat
 	broker *natsbroker.Broker
 	log    *logSink
+	stop   func() // shuts the node down, closing its members and its NATS connection
 }
 
 func startNode(t *testing.T, natsURL, name, room string) *node {
@@ -113,14 +115,18 @@ func startNode(t *testing.T, natsURL, name, room string) *node {
 	n.addr = l.Addr().String()
 	served := make(chan struct{})
 	go func() { e.Serve(l); close(served) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-		defer cancel()
-		e.Shutdown(ctx)
-		<-served
-		r.Close()
-		b.Close()
-	})
+	var once sync.Once
+	n.stop = func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			e.Shutdown(ctx)
+			<-served
+			r.Close()
+			b.Close()
+		})
+	}
+	t.Cleanup(n.stop)
 	return n
 }
 
@@ -331,5 +337,65 @@ func TestMalformedURL(t *testing.T) {
 		if _, err := natsbroker.Connect(natsbroker.Options{URL: u, Node: "n"}); err == nil {
 			t.Errorf("Connect(%q) succeeded", u)
 		}
+	}
+}
+
+// TestNodeKilledMidChat: one of three nodes goes away while members on all
+// of them chat: its members are closed, and the other two nodes go on as
+// one room.
+func TestNodeKilledMidChat(t *testing.T) {
+	ns := startNATS(t, 0)
+	url := ns.ClientURL()
+	n1, n2, n3 := startNode(t, url, "n1", "chat"), startNode(t, url, "n2", "chat"), startNode(t, url, "n3", "chat")
+	a, b, c := n1.join(t), n2.join(t), n3.join(t)
+	a.send("one\n")
+	b.expect("(" + a.id + ") one")
+	c.expect("(" + a.id + ") one")
+	b.send("from n2\n") // a line in flight as its node goes
+	n2.stop()
+	b.conn.SetReadDeadline(time.Now().Add(waitTimeout))
+	if _, err := io.ReadAll(b.r); err != nil {
+		t.Fatalf("member of the stopped node: %v, want the connection closed", err)
+	}
+	for k := range 100 {
+		a.send(fmt.Sprintf("still %d\n", k))
+	}
+	// At most once: n2's last line may have made it, or not.
+	skip := func(m *member) string {
+		got := m.line()
+		if got == "("+b.id+") from n2" {
+			got = m.line()
+		}
+		return got
+	}
+	if got, want := skip(c), "("+a.id+") still 0"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	for k := 1; k < 100; k++ {
+		c.expect(fmt.Sprintf("(%s) still %d", a.id, k))
+	}
+	c.send("from n3\n")
+	if got, want := skip(a), "("+c.id+") from n3"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+// TestNoGoroutinesLeftAfterShutdown: nodes shut down, and the NATS server
+// with them, leave no goroutine behind.
+func TestNoGoroutinesLeftAfterShutdown(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	ns := startNATS(t, 0)
+	n1, n2 := startNode(t, ns.ClientURL(), "n1", "chat"), startNode(t, ns.ClientURL(), "n2", "chat")
+	a, b := n1.join(t), n2.join(t)
+	a.send("hi\n")
+	b.expect("(" + a.id + ") hi")
+	a.conn.Close()
+	b.conn.Close()
+	n1.stop()
+	n2.stop()
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	if err := goleak.Find(ignore); err != nil {
+		t.Fatal(err)
 	}
 }
