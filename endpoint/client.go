@@ -374,15 +374,26 @@ func (c *Client) send(ctx context.Context, cl *call, lines []string, body []byte
 	if others {
 		// Other calls are in flight: their callers, woken by their
 		// replies, are likely about to call again. Let them run first,
-		// so that their requests go out in this write rather than one
-		// write each. A lone caller writes at once.
-		c.wmu.Unlock()
-		runtime.Gosched()
-		c.wmu.Lock()
+		// and again while they keep adding requests (maxYields times
+		// at most), so that their requests go out in this write rather
+		// than one write each. A lone caller writes at once.
+		for range maxYields {
+			n := c.queued
+			c.wmu.Unlock()
+			runtime.Gosched()
+			c.wmu.Lock()
+			if c.queued == n {
+				break
+			}
+		}
 	}
 	c.writeQueued(ctx)
 	return nil // cl is answered by fail, or by its reply
 }
+
+// maxYields bounds how many times a writer yields, while other calls keep
+// adding requests, before it writes.
+const maxYields = 4
 
 // maxKeptBuf is the largest write buffer a Client keeps for reuse.
 const maxKeptBuf = 64 << 10
