@@ -27,8 +27,8 @@ const (
 )
 
 // writeChart renders the run as a PNG at path: on the left, a grouped bar
-// chart of each target's throughput per workload relative to raw (or to the
-// first target when raw did not run), the median of per-round ratios, which
+// chart of each target's throughput per workload relative to raw (or to raw-tls,
+// or else the first target, when raw did not run), the median of per-round ratios, which
 // is steadier than absolute figures on a shared machine; on the right, the
 // server RSS per idle connection.
 func (r *Report) writeChart(path string) error {
@@ -84,6 +84,9 @@ func (r *Report) loadPlot(workloads []string) (*plot.Plot, error) {
 	base := "raw"
 	if !slices.Contains(r.Targets, base) {
 		base = r.Targets[0]
+		if slices.Contains(r.Targets, "raw-tls") { // a run of the TLS rows
+			base = "raw-tls"
+		}
 	}
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("Throughput, %s = 1.0 (median of per-round ratios; %s)", base, r.runLabel())

@@ -37,6 +37,18 @@ func evalGoals(r *Report) []Goal {
 		g.Got = fmt.Sprintf("%.1f KiB", m.RSSPerConn/1024)
 		g.Status = status(m.RSSPerConn <= 4096)
 	}
+	gs = append(gs, g)
+	atLeast("TLS: endpoint-tls ≥ 0.9 × raw-tls on seq", "seq", "endpoint-tls", "raw-tls", 0.9)
+	atLeast("TLS: endpoint-tls ≥ 0.9 × raw-tls on conc", "conc", "endpoint-tls", "raw-tls", 0.9)
+	atLeast("TLS: endpoint-tls ≥ 0.9 × raw-tls on pipe", "pipe", "endpoint-tls", "raw-tls", 0.9)
+	g = Goal{Goal: "TLS: endpoint-tls RSS per idle connection ≤ raw-tls's", Status: "not measured"}
+	if x := r.findRatio("idle", "endpoint-tls", "raw-tls"); x != nil {
+		g.Got = fmt.Sprintf("%.2f×", x.Ratio)
+		if a, b := r.findMedian("idle", "endpoint-tls"), r.findMedian("idle", "raw-tls"); a != nil && b != nil {
+			g.Got += fmt.Sprintf(" (%.1f vs %.1f KiB)", a.RSSPerConn/1024, b.RSSPerConn/1024)
+		}
+		g.Status = status(x.Ratio <= 1)
+	}
 	return append(gs, g)
 }
 

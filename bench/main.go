@@ -33,6 +33,9 @@ type config struct {
 	// The binaries that run the servers: this one, and for baseline rows
 	// the one built from the baseline commit. Set by run.
 	selfExe, baselineExe string
+	// tlsArgs are the serve flags that hand the TLS rows' servers the run's
+	// certificate (see tlsFiles). Set by run when a TLS row runs.
+	tlsArgs []string
 }
 
 // executable returns the bench binary that runs t's server.
@@ -45,7 +48,8 @@ func (cfg *config) executable(t *Target) string {
 
 // hiddenFlags configure the serve mode, which only the benchmark itself (or
 // someone profiling a server by hand) uses; -help does not list them.
-var hiddenFlags = map[string]bool{"serve": true, "addr": true, "cpuprofile": true, "max-life": true}
+var hiddenFlags = map[string]bool{"serve": true, "addr": true, "cpuprofile": true, "max-life": true,
+	"heapprofile": true, "tls-cert": true, "tls-key": true}
 
 func main() {
 	mainRun()
@@ -67,14 +71,17 @@ func mainRun() {
 	flag.BoolVar(&cfg.Smoke, "smoke", false, "every target and workload once, briefly (100ms, 50 idle connections); exit non-zero on any failure")
 	flag.StringVar(&cfg.Out, "out", "results/results.json", "JSON file for every figure and the medians")
 	flag.StringVar(&cfg.Chart, "chart", "", "PNG chart (default: chart.png beside -out)")
-	flag.StringVar(&cfg.ProfileDir, "profile", "", "if set, every server process writes a CPU profile into this directory")
+	flag.StringVar(&cfg.ProfileDir, "profile", "", "if set, every server process writes a CPU profile into this directory, and under idle a heap profile (every allocation sampled) before and after opening the connections")
 	flag.StringVar(&cfg.ClientProf, "client-cpuprofile", "", "if set, write a CPU profile of this process, the load generator and its clients, here")
 	flag.StringVar(&cfg.Baseline, "baseline", "", "also measure the endpoint server as of git revision `REV` (row "+baselineTarget+", added to -targets), built in a temporary worktree; endpoint / "+baselineTarget+" is then the current server over it")
 	flag.StringVar(&cfg.Replot, "replot", "", "measure nothing: print the tables and draw the chart (-chart, default beside the file) from this results JSON")
-	flag.StringVar(&sc.Server, "serve", "", "serve mode: run this server (endpoint, endpoint-nostats, endpoint-mw, raw, netrpc, grpc)")
+	flag.StringVar(&sc.Server, "serve", "", "serve mode: run this server (endpoint, endpoint-nostats, endpoint-mw, raw, netrpc, grpc, endpoint-tls, raw-tls, grpc-tls)")
 	flag.StringVar(&sc.Addr, "addr", "127.0.0.1:0", "serve mode: loopback address to listen on")
 	flag.StringVar(&sc.CPUProfile, "cpuprofile", "", "serve mode: write a CPU profile here on exit")
 	flag.DurationVar(&sc.MaxLife, "max-life", time.Hour, "serve mode: exit after this long")
+	flag.StringVar(&sc.HeapProfile, "heapprofile", "", "serve mode: sample every allocation, and write a heap profile here at each memstats command (the first to NAME-before.prof)")
+	flag.StringVar(&sc.TLSCert, "tls-cert", "", "serve mode: PEM certificate of the TLS servers (default: one made at start)")
+	flag.StringVar(&sc.TLSKey, "tls-key", "", "serve mode: PEM private key of -tls-cert")
 	flag.Usage = usage
 	flag.Parse()
 	if flag.NArg() > 0 {

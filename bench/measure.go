@@ -27,10 +27,18 @@ const (
 func measure(cfg *config, round int, w *Workload, t *Target) Measurement {
 	m := Measurement{Round: round, Workload: w.Name, Target: t.Name, Conns: w.Conns}
 	profile := ""
+	var extra []string
+	if t.TLS {
+		extra = append(extra, cfg.tlsArgs...)
+	}
 	if cfg.ProfileDir != "" {
 		profile = filepath.Join(cfg.ProfileDir, fmt.Sprintf("cpu-%s-%s-r%d.prof", t.Name, w.Name, round))
+		if w.Idle && !t.Baseline { // a baseline's binary may not know -heapprofile
+			extra = append(extra, "-heapprofile",
+				filepath.Join(cfg.ProfileDir, fmt.Sprintf("heap-%s-%s-r%d.prof", t.Name, w.Name, round)))
+		}
 	}
-	srv, err := startServer(cfg.executable(t), t.Server, profile, serverMaxLife)
+	srv, err := startServer(cfg.executable(t), t.Server, profile, serverMaxLife, extra...)
 	if err != nil {
 		m.Error = err.Error()
 		return m

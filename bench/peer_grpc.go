@@ -7,6 +7,7 @@ import (
 
 	"github.com/endpoint-rpc/endpoint/handlers"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 )
 
@@ -66,7 +67,17 @@ func grpcGob(_ any, ctx context.Context, dec func(any) error, ic grpc.UnaryServe
 
 // serveGRPC serves the gRPC peer on l with default settings.
 func serveGRPC(l net.Listener) (stop func(), err error) {
-	s := grpc.NewServer(grpc.ForceServerCodecV2(protoCodec{}))
+	return serveGRPCWith(l, nil)
+}
+
+// serveGRPCWith serves the gRPC peer on l with the transport credentials
+// creds (nil: none, plain HTTP/2) and default settings otherwise.
+func serveGRPCWith(l net.Listener, creds credentials.TransportCredentials) (stop func(), err error) {
+	opts := []grpc.ServerOption{grpc.ForceServerCodecV2(protoCodec{})}
+	if creds != nil {
+		opts = append(opts, grpc.Creds(creds))
+	}
+	s := grpc.NewServer(opts...)
 	s.RegisterService(&grpcService, struct{}{})
 	go s.Serve(l)
 	return s.Stop, nil
@@ -81,8 +92,15 @@ type grpcConn struct {
 var grpcStringRequest = &textMsg{S: stringPayload}
 
 func dialGRPC(_ context.Context, addr string) (Conn, error) {
+	return dialGRPCWith(addr, insecure.NewCredentials())
+}
+
+// dialGRPCWith makes a grpc.ClientConn to addr with the transport
+// credentials creds. It connects, and makes its TLS handshake if any, on
+// the first call.
+func dialGRPCWith(addr string, creds credentials.TransportCredentials) (Conn, error) {
 	cc, err := grpc.NewClient("passthrough:///"+addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(protoCodec{})))
 	if err != nil {
 		return nil, err

@@ -34,12 +34,13 @@ const (
 // startServer runs the bench binary exe (this one, or a baseline's) in its
 // serve mode to run the named server on a free loopback port, and waits until
 // it listens. If cpuProfile is set, the process writes a CPU profile there as
-// it stops.
-func startServer(exe, name, cpuProfile string, maxLife time.Duration) (*serverProc, error) {
+// it stops. extra are more serve flags.
+func startServer(exe, name, cpuProfile string, maxLife time.Duration, extra ...string) (*serverProc, error) {
 	args := []string{"-serve", name, "-addr", "127.0.0.1:0", "-max-life", maxLife.String()}
 	if cpuProfile != "" {
 		args = append(args, "-cpuprofile", cpuProfile)
 	}
+	args = append(args, extra...)
 	cmd := exec.Command(exe, args...)
 	cmd.Stderr = os.Stderr
 	out := &lineWriter{ch: make(chan string, 16)}

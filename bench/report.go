@@ -53,7 +53,6 @@ func (r *Report) printTables(w io.Writer) {
 	}
 	writeTable(w, header, rows)
 
-	fmt.Fprintf(w, "\nRatio endpoint / peer (median of per-round ratios; above 1 means the endpoint is faster; for idle, its RSS per connection over the peer's, so below 1 is better):\n\n")
 	header = append([]string{"peer"}, r.Workloads...)
 	rows = nil
 	for _, peer := range r.Targets {
@@ -64,16 +63,23 @@ func (r *Report) printTables(w io.Writer) {
 		if peer == baselineTarget {
 			row[0] += " (current ÷ baseline)"
 		}
+		found := false
 		for _, wl := range r.Workloads {
 			if x := r.findRatio(wl, "endpoint", peer); x != nil {
 				row = append(row, strconv.FormatFloat(x.Ratio, 'f', 2, 64))
+				found = true
 			} else {
 				row = append(row, "—")
 			}
 		}
-		rows = append(rows, row)
+		if found { // a row of dashes (no endpoint row in the run) says nothing
+			rows = append(rows, row)
+		}
 	}
-	writeTable(w, header, rows)
+	if rows != nil {
+		fmt.Fprintf(w, "\nRatio endpoint / peer (median of per-round ratios; above 1 means the endpoint is faster; for idle, its RSS per connection over the peer's, so below 1 is better):\n\n")
+		writeTable(w, header, rows)
+	}
 
 	var variantLoads []string // the workloads some variant ratio was measured in
 	for _, wl := range r.Workloads {
@@ -103,7 +109,7 @@ func (r *Report) printTables(w io.Writer) {
 		}
 	}
 	if rows != nil {
-		fmt.Fprintf(w, "\nVariants of the endpoint server (median of per-round ratios; lowest–highest round in brackets):\n\n")
+		fmt.Fprintf(w, "\nVariants of the endpoint server, and the TLS rows (median of per-round ratios; lowest–highest round in brackets; for idle, RSS per connection, so below 1 is less):\n\n")
 		writeTable(w, append([]string{"ratio"}, variantLoads...), rows)
 	}
 

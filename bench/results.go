@@ -95,6 +95,8 @@ type variantRatio struct {
 var variantRatios = []variantRatio{
 	{"endpoint", "endpoint-nostats", "stats on ÷ off (target ≥ 0.95)"},
 	{"endpoint-mw", "endpoint", "one allow-list middleware ÷ none"},
+	{"endpoint-tls", "raw-tls", "TLS: the endpoint ÷ raw behind crypto/tls (target ≥ 0.9; idle: RSS, ≤ 1)"},
+	{"endpoint-tls", "grpc-tls", "TLS: the endpoint ÷ gRPC with TLS"},
 }
 
 // Machine describes where the figures were taken.

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -51,6 +52,14 @@ func run(cfg *config) (*Report, error) {
 	}
 	if cfg.selfExe, err = os.Executable(); err != nil {
 		return nil, err
+	}
+	if slices.ContainsFunc(targets, func(t *Target) bool { return t.TLS }) {
+		args, remove, err := tlsFiles()
+		if err != nil {
+			return nil, fmt.Errorf("TLS certificate: %w", err)
+		}
+		defer remove()
+		cfg.tlsArgs = args
 	}
 	ctx := context.Background()
 	if cfg.Baseline != "" {

@@ -8,7 +8,10 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -20,6 +23,12 @@ type serveConfig struct {
 	Addr       string        // where to listen; must be a loopback address
 	CPUProfile string        // if set, a CPU profile of the server's life is written here
 	MaxLife    time.Duration // the server exits by itself after this long
+	// HeapProfile, if set, samples every allocation, and each memstats
+	// command also writes a heap profile (see writeHeapProfile).
+	HeapProfile string
+	// TLSCert and TLSKey are PEM files of the TLS rows' certificate (see
+	// tls.go); without them a TLS server makes its own.
+	TLSCert, TLSKey string
 }
 
 // listeningPrefix starts the one line the serve mode prints on standard
@@ -38,6 +47,14 @@ func serveMain(cfg serveConfig) error {
 	}
 	if _, err := raiseFileLimit(); err != nil {
 		return err
+	}
+	if cfg.TLSCert != "" || cfg.TLSKey != "" {
+		if err := loadTLS(cfg.TLSCert, cfg.TLSKey); err != nil {
+			return err
+		}
+	}
+	if cfg.HeapProfile != "" {
+		runtime.MemProfileRate = 1
 	}
 	l, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -59,7 +76,7 @@ func serveMain(cfg serveConfig) error {
 
 	done := make(chan struct{})
 	go func() {
-		readCommands(os.Stdin)
+		readCommands(os.Stdin, cfg.HeapProfile)
 		close(done)
 	}()
 	sig := make(chan os.Signal, 1)
@@ -89,14 +106,22 @@ type goMem struct {
 	Goroutines int64 `json:"goroutines"`
 }
 
-// readCommands answers the parent's commands on r until r ends.
-func readCommands(r io.Reader) {
+// readCommands answers the parent's commands on r until r ends. With
+// heapProfile set, each memstats command also writes a heap profile.
+func readCommands(r io.Reader, heapProfile string) {
 	sc := bufio.NewScanner(r)
+	n := 0
 	for sc.Scan() {
 		if sc.Text() != memStatsCommand {
 			continue
 		}
+		n++
 		runtime.GC()
+		if heapProfile != "" {
+			if err := writeHeapProfile(heapProfilePath(heapProfile, n)); err != nil {
+				fmt.Fprintf(os.Stderr, "bench: heap profile: %v\n", err)
+			}
+		}
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		b, _ := json.Marshal(goMem{
@@ -106,6 +131,32 @@ func readCommands(r io.Reader) {
 		})
 		fmt.Printf("%s%s\n", memStatsPrefix, b)
 	}
+}
+
+// heapProfilePath is where the n-th memstats command's heap profile goes:
+// the idle workload asks twice, before and after opening its connections,
+// so the first goes to base with "-before" added to its name, and the
+// second (and any later one) to base. With every allocation sampled, the
+// difference of the two (go tool pprof -base) is what the connections hold.
+func heapProfilePath(base string, n int) string {
+	if n == 1 {
+		ext := filepath.Ext(base)
+		return strings.TrimSuffix(base, ext) + "-before" + ext
+	}
+	return base
+}
+
+// writeHeapProfile writes the heap profile, as of the last GC, to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // checkLoopback refuses any listening address that is not on loopback: the

@@ -54,13 +54,17 @@ func allowList(commands ...string) endpoint.Middleware {
 }
 
 // serveEndpointWith registers the built-in handlers and GOBS on e and serves
-// it on l.
+// it on l: with ServeTLS where e has a TLSConfig, with Serve otherwise.
 func serveEndpointWith(l net.Listener, e *endpoint.Endpoint) (stop func(), err error) {
 	handlers.Register(e)
 	e.Handle("GOBS", endpoint.Typed(func(_ context.Context, v *handlers.GobPayload) (*string, error) {
 		reply := gobReply(v)
 		return &reply, nil
 	}))
-	go e.Serve(l)
+	if e.TLSConfig != nil {
+		go e.ServeTLS(l)
+	} else {
+		go e.Serve(l)
+	}
 	return func() { e.Close() }, nil
 }

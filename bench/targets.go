@@ -19,6 +19,9 @@ var servers = map[string]func(l net.Listener) (stop func(), err error){
 	"raw":              serveRaw,
 	"netrpc":           serveNetRPC,
 	"grpc":             serveGRPC,
+	"endpoint-tls":     serveEndpointTLS,
+	"raw-tls":          serveRawTLS,
+	"grpc-tls":         serveGRPCTLS,
 }
 
 // A Target is one row of the results: a server, run in its own process, and
@@ -36,6 +39,9 @@ type Target struct {
 	// -baseline commit (see buildBaseline) instead of this binary. They
 	// exist only with -baseline, and are then always measured.
 	Baseline bool
+	// TLS rows' servers take the run's certificate (see tls.go) through the
+	// hidden serve flags -tls-cert and -tls-key.
+	TLS bool
 }
 
 // Supports reports whether t takes part in the workload w.
@@ -76,7 +82,19 @@ var allTargets = []*Target{
 		About: "net/rpc with its gob codec (one encoder per connection), rpc.Client"},
 	{Name: "grpc", Server: "grpc", Dial: dialGRPC,
 		About: "gRPC-go unary calls, protobuf wire format by hand, grpc.ClientConn"},
+	{Name: "endpoint-tls", Server: "endpoint-tls", Dial: dialWireTLS, TLS: true,
+		Workloads: tlsWorkloads,
+		About:     "the endpoint server over TLS 1.3 (Endpoint.TLSConfig, ServeTLS), the same wire client over a tls.Client connection"},
+	{Name: "raw-tls", Server: "raw-tls", Dial: dialWireTLS, TLS: true,
+		Workloads: tlsWorkloads,
+		About:     "the raw server behind crypto/tls (tls.NewListener), the same TLS wire client: TLS's own limit"},
+	{Name: "grpc-tls", Server: "grpc-tls", Dial: dialGRPCTLS, TLS: true,
+		Workloads: tlsWorkloads,
+		About:     "gRPC-go with TLS transport credentials (credentials.NewTLS), grpc.ClientConn"},
 }
+
+// tlsWorkloads are the workloads of the TLS rows.
+var tlsWorkloads = []string{"seq", "conc", "pipe", "idle"}
 
 // baselineTarget is the name of the row of the endpoint as of the -baseline
 // commit; the ratio of "endpoint" to it is the current server over the
