@@ -27,7 +27,7 @@ const waitTimeout = 20 * time.Second
 
 // startNATS runs an embedded NATS server on 127.0.0.1, on port (0: a random
 // one), until the test ends.
-func startNATS(t *testing.T, port int) *server.Server {
+func startNATS(t testing.TB, port int) *server.Server {
 	t.Helper()
 	if port == 0 {
 		port = -1 // RANDOM_PORT
@@ -63,7 +63,7 @@ func (s *logSink) Write(p []byte) (int, error) {
 }
 
 // waitFor waits until the log has n lines containing substr.
-func (s *logSink) waitFor(t *testing.T, n int, substr string) {
+func (s *logSink) waitFor(t testing.TB, n int, substr string) {
 	t.Helper()
 	deadline := time.After(waitTimeout)
 	for {
@@ -92,7 +92,7 @@ type node struct {
 	stop   func() // shuts the node down, closing its members and its NATS connection
 }
 
-func startNode(t *testing.T, natsURL, name, room string) *node {
+func startNode(t testing.TB, natsURL, name, room string) *node {
 	t.Helper()
 	n := &node{name: name, log: newLogSink()}
 	logger := slog.New(slog.NewTextHandler(n.log, nil))
@@ -134,13 +134,13 @@ func startNode(t *testing.T, natsURL, name, room string) *node {
 
 // A member is a chat connection to a node.
 type member struct {
-	t    *testing.T
+	t    testing.TB
 	conn net.Conn
 	r    *bufio.Reader
 	id   string
 }
 
-func (n *node) join(t *testing.T) *member {
+func (n *node) join(t testing.TB) *member {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", n.addr, waitTimeout)
 	if err != nil {
