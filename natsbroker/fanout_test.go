@@ -104,6 +104,7 @@ func benchFanout(b *testing.B, nodes, members int, stalled bool) {
 		all = append(all, l...)
 	}
 	slices.Sort(all)
+	b.ReportMetric(float64(nodeList[0].chat.Members()), "members-left")
 	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "lines/s")
 	b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
