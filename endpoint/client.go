@@ -350,7 +350,7 @@ func (c *Client) send(ctx context.Context, cl *call, lines []string, body []byte
 	if err := c.err; err != nil {
 		c.mu.Unlock()
 		c.wmu.Unlock()
-		return err
+		return &notSentError{err}
 	}
 	c.pending.push(cl)
 	others := c.pending.len() > 1
@@ -586,6 +586,28 @@ func (c *Client) fail(err error) {
 		cl.err = err
 		c.answer(cl)
 	}
+}
+
+// A notSentError is the error of a call refused before any byte of its
+// request was queued, because the Client had already failed: a Pool may retry
+// such a call on another connection.
+type notSentError struct{ err error }
+
+func (e *notSentError) Error() string { return e.err.Error() }
+func (e *notSentError) Unwrap() error { return e.err }
+
+// idle reports whether no call is waiting for its reply.
+func (c *Client) idle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pending.len() == 0
+}
+
+// failed returns why the Client stopped, or nil while it works.
+func (c *Client) failed() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
 }
 
 // Close closes the connection. Pending calls fail with ErrClientClosed, as do
