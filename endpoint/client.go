@@ -23,8 +23,11 @@ import (
 const DefaultMaxReplyBytes = 1 << 20
 
 // A Client calls commands on an endpoint over one connection. It is safe for
-// many goroutines at once: their calls are pipelined, each written as soon as
-// it is made, and replies are matched to calls in order. When the connection
+// many goroutines at once: their calls are pipelined, and replies are matched
+// to calls in order. A call writes its request at once, unless another call
+// is writing: then it leaves its request to that writer, which writes every
+// request queued meanwhile in one write. For several connections, or several
+// endpoints, see Pool. When the connection
 // breaks, every pending call fails at once with an error wrapping ErrConnBroken.
 //
 // A Client expects one reply line per request (or a line and a gob value, for

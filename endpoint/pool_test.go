@@ -275,3 +275,62 @@ func TestPoolRefusesCHATAndCloses(t *testing.T) {
 		t.Fatal("a call waiting for a connection outlived Close")
 	}
 }
+
+// TestPoolServerClosesAtRandom runs calls against a server that answers a
+// random number of requests on each connection (none to three) and then
+// closes it: every call returns, each with its reply or a broken
+// connection's error, and the Pool keeps redialling.
+func TestPoolServerClosesAtRandom(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns sync.WaitGroup
+	defer conns.Wait()
+	defer l.Close()
+	go func() {
+		for n := 0; ; n++ {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go func(c net.Conn, answers int) {
+				defer conns.Done()
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(hangTimeout))
+				r := newReader(c)
+				for range answers {
+					if _, err := r.ReadString('\n'); err != nil {
+						return
+					}
+					if _, err := c.Write([]byte("PONG\n")); err != nil {
+						return
+					}
+				}
+			}(c, n%4)
+		}
+	}()
+	p := quickPool([]string{l.Addr().String()})
+	defer p.Close()
+	var answered, broken int
+	for range 100 {
+		ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
+		reply, err := p.Call(ctx, "PING")
+		expired := ctx.Err() != nil
+		cancel()
+		switch {
+		case expired:
+			t.Fatalf("a call waited %v", hangTimeout)
+		case err == nil && reply == "PONG":
+			answered++
+		case errors.Is(err, endpoint.ErrConnBroken), errors.Is(err, endpoint.ErrClientClosed):
+			broken++
+		default:
+			t.Fatalf("call: %q, %v", reply, err)
+		}
+	}
+	if answered == 0 {
+		t.Fatalf("no call answered (%d broken)", broken)
+	}
+}
