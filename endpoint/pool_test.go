@@ -11,6 +11,7 @@ import (
 
 	"github.com/endpoint-rpc/endpoint/endpoint"
 	"github.com/endpoint-rpc/endpoint/handlers"
+	"go.uber.org/goleak"
 )
 
 // poolServer is an endpoint with the built-ins that a test can stop and
@@ -333,4 +334,38 @@ func TestPoolServerClosesAtRandom(t *testing.T) {
 	if answered == 0 {
 		t.Fatalf("no call answered (%d broken)", broken)
 	}
+}
+
+// TestPoolGreetingAndNoLeak checks a Pool over a server that greets (the
+// Dialer expects it), and that Close leaves none of the Pool's goroutines
+// behind.
+func TestPoolGreetingAndNoLeak(t *testing.T) {
+	s := startServer(t, "tcp", func(e *endpoint.Endpoint) { e.Greeting = "pool greeting" })
+	before := goleak.IgnoreCurrent()
+	p := endpoint.NewPool("tcp", []string{s.Addr, s.Addr}, endpoint.PoolConfig{
+		Dialer:       endpoint.Dialer{Greeting: true},
+		ConnsPerAddr: 3,
+		HealthEvery:  5 * time.Millisecond,
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				if reply, err := p.Call(ctx, "STRING", "x"); err != nil || reply != "OK x" {
+					t.Errorf("call: %q, %v", reply, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	p.Close()
+	// The server's clock goroutine lives while it has connections, and
+	// is the server's, not the Pool's.
+	goleak.VerifyNone(t, before,
+		goleak.IgnoreTopFunction("github.com/endpoint-rpc/endpoint/endpoint.(*Endpoint).holdClockLocked.func1"))
 }
