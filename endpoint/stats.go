@@ -1,9 +1,14 @@
 package endpoint
 
 import (
+	"errors"
+	"io"
+	"os"
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/endpoint-rpc/endpoint/codec"
 )
 
 // LatencyBounds are the upper bounds of the buckets of every latency
@@ -27,7 +32,21 @@ const (
 	KindOther           = "other"
 )
 
-var protocolKinds = [...]string{KindLineTooLong, KindPayloadTooLarge, KindGobRefused, KindBadPayload, KindIncomplete, KindIdleTimeout, KindOther}
+// protocolKinds are the kinds in the order of counters.protocol; the k*
+// constants index both.
+var protocolKinds = [...]string{kLineTooLong: KindLineTooLong, kPayloadTooLarge: KindPayloadTooLarge,
+	kGobRefused: KindGobRefused, kBadPayload: KindBadPayload, kIncomplete: KindIncomplete,
+	kIdleTimeout: KindIdleTimeout, kOther: KindOther}
+
+const (
+	kLineTooLong = iota
+	kPayloadTooLarge
+	kGobRefused
+	kBadPayload
+	kIncomplete
+	kIdleTimeout
+	kOther
+)
 
 // Reasons a connection is refused, the keys of Stats.Refused.
 const (
@@ -105,23 +124,24 @@ func (cc *commandCounters) snapshot() CommandStats {
 	return s
 }
 
-// protocolKind names the kind of a protocol error.
+// protocolKind is a protocol error's kind (an index of protocolKinds),
+// judged in the order errText judges its text.
 func protocolKind(err error) int {
-	switch text := errText(err, func(error) string { return "" }); {
-	case text == "line too long":
-		return 0
-	case text == "payload too large":
-		return 1
-	case len(text) >= len("gob payload refused") && text[:len("gob payload refused")] == "gob payload refused":
-		return 2
-	case text == "invalid payload":
-		return 3
-	case text == "incomplete request":
-		return 4
-	case text == "idle timeout":
-		return 5
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, ErrIdleTimeout):
+		return kIdleTimeout
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return kIncomplete
+	case errors.Is(err, codec.ErrLineTooLong):
+		return kLineTooLong
+	case errors.Is(err, codec.ErrPayloadTooLarge):
+		return kPayloadTooLarge
+	case errors.Is(err, codec.ErrGobRefused):
+		return kGobRefused
+	case errors.Is(err, ErrBadPayload):
+		return kBadPayload
 	}
-	return 6
+	return kOther
 }
 
 // Stats returns a snapshot of the endpoint's figures.
