@@ -20,6 +20,9 @@ type config struct {
 	timeout time.Duration // 0: no bound
 	command []string      // NAME [TEXT...]; empty for the default requests
 	greet   bool          // the server sends a greeting line first
+	inter   bool          // -i: an interactive session
+	chat    bool          // -chat: the session starts in chat mode
+	history string        // -history: the session's history file
 	tls     tlsFlags
 }
 
@@ -52,6 +55,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.tls.key, "tls-key", "", "the private key of -tls-cert, a PEM `file`")
 	fs.StringVar(&cfg.tls.serverName, "tls-server-name", "", "the `name` the server's certificate must hold (default: the host of -connect)")
 	fs.BoolVar(&cfg.greet, "greeting", false, "expect a greeting line from the server (cmd/endpoint -greeting): print it, then make the calls")
+	fs.BoolVar(&cfg.inter, "i", false, "interactive session: one request per line of standard input (pipelined when it is not a terminal; line editing, history and Tab completion on one)")
+	fs.BoolVar(&cfg.chat, "chat", false, "with -i (implied): start in chat mode, as if the first line were CHAT")
+	fs.StringVar(&cfg.history, "history", defaultHistory(), "with -i on a terminal, the history `file` (its last 1000 lines are kept); empty: none")
 	fs.DurationVar(&cfg.timeout, "timeout", defaultTimeout, "bound on the whole run, connecting included (`duration`); 0 means no bound")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -60,6 +66,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errUsage // fs has printed the error and the usage
 	}
 	cfg.command = fs.Args()
+	cfg.inter = cfg.inter || cfg.chat
 	connectSet := false
 	fs.Visit(func(f *flag.Flag) { connectSet = connectSet || f.Name == "connect" })
 	if err := cfg.check(connectSet); err != nil {
@@ -85,6 +92,9 @@ func (cfg *config) check(connectSet bool) error {
 		return errors.New("-connect must not be empty")
 	case cfg.timeout < 0:
 		return errors.Errorf("-timeout must not be negative, not %v", cfg.timeout)
+	}
+	if cfg.inter && len(cfg.command) > 0 {
+		return errors.New("-i and -chat read the requests from standard input: give no NAME")
 	}
 	if len(cfg.command) > 0 {
 		if name := cfg.command[0]; name == "" || strings.ContainsAny(name, " \t\r\n") {

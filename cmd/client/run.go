@@ -15,7 +15,7 @@ import (
 // run is the whole program but for the process: it parses args, makes the
 // calls they ask for, prints the replies to stdout and returns the exit
 // status. Cancelling ctx (main does on SIGINT or SIGTERM) abandons the calls.
-// stdin is not read.
+// stdin is read only by -i (see interactive).
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
@@ -23,6 +23,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return 0
 		}
 		return 2
+	}
+	if cfg.inter {
+		return interactive(ctx, cfg, stdin, stdout, stderr)
 	}
 	addr := dialAddress(cfg.network, cfg.connect)
 	if cfg.timeout > 0 {
