@@ -70,9 +70,17 @@ func measure(cfg *config, round int, w *Workload, t *Target) Measurement {
 	return m
 }
 
-// measureLoad opens w.Conns connections, warms up, then runs w's loop on
-// every connection for cfg.Duration.
+// measureLoad opens w.Conns connections (handles on one shared client of
+// w.Conns connections, for a target with Shared), warms up, then runs w's loop
+// on every connection for cfg.Duration.
 func measureLoad(m *Measurement, cfg *config, srv *serverProc, t *Target, w *Workload) error {
+	if t.Shared != nil {
+		dial, closeShared := t.Shared(srv.Addr, w.Conns)
+		defer closeShared() // after closeAll, deferred below
+		shared := *t
+		shared.Dial = dial
+		t = &shared
+	}
 	conns, err := dialAll(t, srv.Addr, w.Conns, w.Conns, nil)
 	defer closeAll(conns)
 	if err != nil {

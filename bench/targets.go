@@ -42,6 +42,12 @@ type Target struct {
 	// TLS rows' servers take the run's certificate (see tls.go) through the
 	// hidden serve flags -tls-cert and -tls-key.
 	TLS bool
+	// Shared, if not nil, makes a throughput workload's connections handles
+	// on one client shared by them all (an endpoint.Pool): it opens that
+	// client with conns connections to addr and returns the dial that hands
+	// out its handles, used instead of Dial, and its close, called once the
+	// handles are closed.
+	Shared func(addr string, conns int) (dial func(ctx context.Context, addr string) (Conn, error), closeShared func() error)
 }
 
 // Supports reports whether t takes part in the workload w.
@@ -67,6 +73,9 @@ var allTargets = []*Target{
 	{Name: "endpoint-client", Server: "endpoint", Dial: dialEndpointClient,
 		Workloads: []string{"seq", "conc", "pipe", "gob"},
 		About:     "the same server, driven by the library's own endpoint.Client"},
+	{Name: "pool", Server: "endpoint", Dial: dialPool, Shared: sharedPool,
+		Workloads: []string{"seq", "conc", "pipe", "gob"},
+		About:     "the same server, driven by one endpoint.Pool over its address with as many connections as the workload, called from all the workload's goroutines"},
 	{Name: "endpoint-sgob", Server: "endpoint", Dial: dialSessionGob,
 		Workloads: []string{"gob"},
 		About:     "a typed command with the gob session codec (endpoint.Typed, endpoint.CallTyped): type definitions once per connection"},
