@@ -52,3 +52,31 @@ func TestREADMEMiddlewareExample(t *testing.T) {
 		t.Fatalf("README.md's middleware example differs from example_middleware_test.go:\nREADME:\n%s\nexample:\n%s", block, body)
 	}
 }
+
+// TestREADMEPoolExample checks that README.md shows, to the letter, the Pool
+// calls of example_pool_test.go (one tab of indentation less), which go test
+// compiles and runs.
+func TestREADMEPoolExample(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("example_pool_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(readme), "<!-- pool example: endpoint/example_pool_test.go -->\n```go\n")
+	if !ok {
+		t.Fatal("README.md has no pool example block")
+	}
+	block, _, _ = strings.Cut(block, "```\n")
+	_, body, _ := strings.Cut(string(src), "// README pool begins\n")
+	body, _, _ = strings.Cut(body, "\t// README pool ends\n")
+	lines := strings.SplitAfter(body, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimPrefix(l, "\t")
+	}
+	if body = strings.Join(lines, ""); block != body || body == "" {
+		t.Fatalf("README.md's pool example differs from example_pool_test.go:\nREADME:\n%s\nexample:\n%s", block, body)
+	}
+}
