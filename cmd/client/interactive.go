@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkg/errors"
@@ -326,7 +327,8 @@ func (s *session) terminal() error {
 	for {
 		line, err := t.ReadLine()
 		if err != nil {
-			return nil // Ctrl-D or Ctrl-C
+			io.WriteString(s.rw, "\r\n") // Ctrl-D or Ctrl-C: end the prompt's line
+			return nil
 		}
 		req, name, blank, err := s.parseLine(line)
 		switch {
@@ -379,6 +381,7 @@ func (s *session) chatTerminal(t *term.Terminal) error {
 func (s *session) chatLoop(t *term.Terminal) error {
 	s.conn.SetReadDeadline(time.Time{})
 	t.SetPrompt("chat> ")
+	var quitting atomic.Bool // /quit sent: the server's close is expected
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -388,7 +391,9 @@ func (s *session) chatLoop(t *term.Terminal) error {
 				fmt.Fprintln(t, strings.TrimRight(line, "\r\n"))
 			}
 			if err != nil {
-				fmt.Fprintln(t, "client: the chat connection is closed")
+				if !quitting.Load() {
+					fmt.Fprintln(t, "client: the server closed the chat connection")
+				}
 				return
 			}
 		}
@@ -401,10 +406,12 @@ func (s *session) chatLoop(t *term.Terminal) error {
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
+		quit := strings.EqualFold(strings.TrimSpace(line), "/quit")
+		quitting.Store(quit)
 		if _, werr := io.WriteString(s.conn, line+"\n"); werr != nil {
 			return nil // closed: the reader has said so
 		}
-		if strings.EqualFold(strings.TrimSpace(line), "/quit") {
+		if quit {
 			<-done // the server closes the member
 			return nil
 		}
