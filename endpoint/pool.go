@@ -202,30 +202,43 @@ func (p *Pool) do(ctx context.Context, command string, call func(*Client) error)
 }
 
 // pick returns the next healthy connection in round-robin order, or nil when
-// there is none; it starts dialing for every slot without a connection.
+// there is none; it starts dialing for every slot without a connection. The
+// share of a slot that is down goes to a healthy one chosen from a random
+// place in the order: the next one in order would take twice its own share.
 func (p *Pool) pick() *Client {
 	n := uint64(len(p.slots))
-	start := p.next.Add(1) - 1
+	first := (p.next.Add(1) - 1) % n
+	if c := p.take(p.slots[first]); c != nil || n == 1 {
+		return c
+	}
+	from := first + 1 + rand.Uint64N(n-1)
 	for i := range n {
-		s := p.slots[(start+i)%n]
-		s.mu.Lock()
-		c := s.c
-		var broken *Client
-		if c != nil && c.failed() != nil {
-			broken, c, s.c = c, nil, nil
-		}
-		if c == nil {
-			p.startDial(s)
-		}
-		s.mu.Unlock()
-		if broken != nil {
-			broken.Close() // its connection is closed: this reaps its reader
-		}
-		if c != nil {
-			return c
+		if idx := (from + i) % n; idx != first {
+			if c := p.take(p.slots[idx]); c != nil {
+				return c
+			}
 		}
 	}
 	return nil
+}
+
+// take returns the slot's connection if it is healthy; a broken one is
+// reaped, and a slot without one starts dialing.
+func (p *Pool) take(s *poolSlot) *Client {
+	s.mu.Lock()
+	c := s.c
+	var broken *Client
+	if c != nil && c.failed() != nil {
+		broken, c, s.c = c, nil, nil
+	}
+	if c == nil {
+		p.startDial(s)
+	}
+	s.mu.Unlock()
+	if broken != nil {
+		broken.Close() // its connection is closed: this reaps its reader
+	}
+	return c
 }
 
 // startDial starts a goroutine dialing for s unless one is; s.mu is held.
