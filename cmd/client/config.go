@@ -44,7 +44,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		fmt.Fprintln(fs.Output(), usageLine+"\n\n"+
 			"With no arguments, sends a STRING and a GOB request and prints both replies.\n"+
 			"With arguments, sends command NAME with the TEXT words as its payload line\n"+
-			"and prints the reply. Exits 1 when a reply is an ERR line.\n\nFlags:")
+			"and prints the reply. With -i (or -chat), reads NAME [TEXT...] lines from\n"+
+			"standard input instead, an interactive session. Exits 1 when a reply is an\n"+
+			"ERR line.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&cfg.network, "network", "tcp", "`network` to dial: tcp or unix (tcp4 and tcp6 also work)")

@@ -3,6 +3,7 @@
 // # Usage
 //
 //	client [flags] [NAME [TEXT...]]
+//	client [flags] -i | -chat
 //
 // With no arguments it sends a STRING request and a GOB request (a nested
 // value) and prints both replies, one per line:
@@ -28,6 +29,32 @@
 // TEXT, since their payload line would reach the server as a second request.
 // Each of these is refused at once with a usage line and status 2. The TEXT of
 // any other NAME, a command of the server's own, is sent as its payload line.
+//
+// # Interactive sessions
+//
+//	client [flags] -i      # requests from standard input
+//	client [flags] -chat   # the same, in the chat room from the start
+//
+// With -i the client reads requests from standard input, one a line, written
+// as NAME [TEXT...] as on the command line, over one connection. It asks HELP
+// first; a name HELP does not list is sent without its TEXT, which the server
+// would otherwise read as a second request. A line the checks above refuse
+// (GOB, say) is refused on standard error and the session goes on, ending
+// with status 1 as for an ERR reply.
+//
+// When standard input is not a terminal, every request is written at once,
+// pipelined, and the replies are printed in input order: client -i <
+// requests.txt is a batch tool. On a terminal the session uses
+// golang.org/x/term: prompt "> ", line editing, Tab completion of the names
+// HELP lists, and a history (the up and down arrows) kept across runs in
+// -history FILE (default ~/.endpoint_client_history), cut to its last 1,000
+// lines at start. Ctrl-D or Ctrl-C ends the session.
+//
+// CHAT, or -chat, enters chat mode: typed lines go to the room and pushed
+// lines are shown as they arrive, the prompt "chat> " and the half-typed line
+// redrawn under them. /quit (or Ctrl-D) leaves the room and ends the session;
+// piped input after CHAT is chat lines, and its end sends /quit. -timeout
+// bounds connecting and each reply's wait, not the session.
 //
 // # Flags
 //

@@ -314,3 +314,13 @@ func TestComplete(t *testing.T) {
 		}
 	}
 }
+
+// TestInteractiveWithNameIsUsageError: -i and -chat take no NAME.
+func TestInteractiveWithNameIsUsageError(t *testing.T) {
+	for _, args := range [][]string{{"-i", "PING"}, {"-chat", "STRING", "x"}} {
+		code, stdout, stderr := runBounded(t, strings.NewReader(""), args...)
+		if code != 2 || stdout != "" || !strings.Contains(stderr, "give no NAME") || !strings.Contains(stderr, usageLine) {
+			t.Errorf("%q: status %d, stdout %q, stderr %q", args, code, stdout, stderr)
+		}
+	}
+}
