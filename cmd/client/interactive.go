@@ -35,7 +35,8 @@ type session struct {
 	history string        // history file; "": none
 	chat    bool          // enter chat mode at once (-chat)
 	status  int           // 1 once a reply was ERR or a line was refused
-	refused bool          // batch: the writer refused a line
+	refused atomic.Bool   // batch: the writer refused a line
+	stop    chan struct{} // batch: closed when the reader gives up
 	// commands are the names in HELP's reply: Tab completes them, and a
 	// name not among them is sent without its TEXT, since the server
 	// answers ERR unknown command and would read the TEXT as a request.
@@ -175,6 +176,7 @@ type pending struct {
 // and prints what comes until the server closes the connection.
 func (s *session) batch() error {
 	queue := make(chan pending, 4096)
+	s.stop = make(chan struct{})
 	var werr error
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -187,23 +189,17 @@ func (s *session) batch() error {
 	defer out.Flush()
 	var rerr error
 	for p := range queue {
-		if rerr != nil {
-			if p.chat != nil {
-				p.chat <- false
-			}
-			continue
-		}
 		if len(queue) == 0 {
 			out.Flush()
 		}
 		line, err := s.readReply()
 		if err != nil {
-			rerr = err
-			s.conn.Close() // unblocks the writer
-			if p.chat != nil {
-				p.chat <- false
-			}
-			continue
+			// The connection is gone: stop at once, whatever the
+			// writer is waiting for (more input, say); it fails its
+			// next write or queuing and ends.
+			s.conn.Close()
+			close(s.stop)
+			return err
 		}
 		fmt.Fprintln(out, line)
 		if strings.HasPrefix(line, "ERR ") {
@@ -221,7 +217,7 @@ func (s *session) batch() error {
 		}
 	}
 	wg.Wait()
-	if s.refused {
+	if s.refused.Load() {
 		s.status = 1
 	}
 	if rerr != nil {
@@ -273,7 +269,7 @@ func (s *session) writeRequests(queue chan<- pending) error {
 			case blank:
 			case err != nil:
 				fmt.Fprintf(s.stderr, "client: %s: %v\n", line, err)
-				s.refused = true
+				s.refused.Store(true)
 			case strings.EqualFold(name, "CHAT"):
 				var err error
 				if chatting, err = s.enterChat(w, queue); err != nil {
@@ -283,7 +279,11 @@ func (s *session) writeRequests(queue chan<- pending) error {
 				if _, err := w.WriteString(req); err != nil {
 					return err
 				}
-				queue <- pending{}
+				select {
+				case queue <- pending{}:
+				case <-s.stop:
+					return nil
+				}
 			}
 		}
 		if rerr != nil || in.Buffered() == 0 {
@@ -308,8 +308,17 @@ func (s *session) enterChat(w *bufio.Writer, queue chan<- pending) (bool, error)
 		return false, err
 	}
 	ch := make(chan bool, 1)
-	queue <- pending{chat: ch}
-	return <-ch, nil
+	select {
+	case queue <- pending{chat: ch}:
+	case <-s.stop:
+		return false, nil
+	}
+	select {
+	case in := <-ch:
+		return in, nil
+	case <-s.stop:
+		return false, nil
+	}
 }
 
 // terminal runs the session on a terminal: one request at a time, the reply

@@ -324,3 +324,32 @@ func TestInteractiveWithNameIsUsageError(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchServerCloses: a server that answers HELP and one PING, then closes,
+// ends a batch whose input never ends with status 2, at once.
+func TestBatchServerCloses(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		br.ReadString('\n')
+		io.WriteString(c, "commands: HELP PING\n")
+		br.ReadString('\n')
+		io.WriteString(c, "PONG\n")
+	}()
+	in, typer := io.Pipe() // input that never ends
+	t.Cleanup(func() { typer.Close() })
+	go io.WriteString(typer, "PING\nPING\nPING\n")
+	code, stdout, stderr := runBounded(t, in, "-i", "-timeout", "0", "-connect", l.Addr().String())
+	if code != 2 || stdout != "PONG\n" || !strings.Contains(stderr, "closed the connection") {
+		t.Fatalf("status %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
