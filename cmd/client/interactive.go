@@ -37,6 +37,7 @@ type session struct {
 	status  int           // 1 once a reply was ERR or a line was refused
 	refused atomic.Bool   // batch: the writer refused a line
 	stop    chan struct{} // batch: closed when the reader gives up
+	keys    *keys         // terminal: the keys, which the chat reader can end
 	// commands are the names in HELP's reply: Tab completes them, and a
 	// name not among them is sent without its TEXT, since the server
 	// answers ERR unknown command and would read the TEXT as a request.
@@ -74,13 +75,15 @@ func interactive(ctx context.Context, cfg *config, stdin io.Reader, stdout, stde
 		io.Writer
 	}{stdin, stdout}, stderr: stderr, conn: conn, br: bufio.NewReader(conn),
 		timeout: cfg.timeout, history: cfg.history, chat: cfg.chat}
+	restore := func() {}
+	defer func() { restore() }()
 	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		old, err := term.MakeRaw(int(f.Fd()))
 		if err != nil {
 			fmt.Fprintf(stderr, "client: %v\n", err)
 			return 2
 		}
-		defer term.Restore(int(f.Fd()), old)
+		restore = func() { term.Restore(int(f.Fd()), old) }
 		s.tty = true
 	}
 	if cfg.greet {
@@ -95,6 +98,7 @@ func interactive(ctx context.Context, cfg *config, stdin io.Reader, stdout, stde
 		s.print(line)
 	}
 	if err := s.run(); err != nil {
+		restore() // the message goes to a cooked terminal
 		if ctx.Err() != nil {
 			err = context.Cause(ctx)
 		}
@@ -324,7 +328,12 @@ func (s *session) enterChat(w *bufio.Writer, queue chan<- pending) (bool, error)
 // terminal runs the session on a terminal: one request at a time, the reply
 // printed before the next prompt, until the input ends (Ctrl-D or Ctrl-C).
 func (s *session) terminal() error {
-	t := term.NewTerminal(s.rw, "> ")
+	s.keys = newKeys(s.rw)
+	defer s.keys.stop()
+	t := term.NewTerminal(struct {
+		io.Reader
+		io.Writer
+	}{s.keys, s.rw}, "> ")
 	h := loadHistory(s.history, s.stderr)
 	t.History = h
 	t.AutoCompleteCallback = func(line string, pos int, key rune) (string, int, bool) {
@@ -391,6 +400,7 @@ func (s *session) chatLoop(t *term.Terminal) error {
 	s.conn.SetReadDeadline(time.Time{})
 	t.SetPrompt("chat> ")
 	var quitting atomic.Bool // /quit sent: the server's close is expected
+	var closed atomic.Bool   // the server closed the member unasked
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -401,7 +411,8 @@ func (s *session) chatLoop(t *term.Terminal) error {
 			}
 			if err != nil {
 				if !quitting.Load() {
-					fmt.Fprintln(t, "client: the server closed the chat connection")
+					closed.Store(true)
+					s.keys.stop() // ReadLine returns: nothing to wait for
 				}
 				return
 			}
@@ -409,6 +420,10 @@ func (s *session) chatLoop(t *term.Terminal) error {
 	}()
 	for {
 		line, err := t.ReadLine()
+		if closed.Load() {
+			io.WriteString(s.rw, "\r\n")
+			return errors.New("the server closed the chat connection")
+		}
 		if err != nil {
 			line = "/quit" // Ctrl-D or Ctrl-C leave the room too
 		}
@@ -540,3 +555,58 @@ func defaultHistory() string {
 	}
 	return home + string(os.PathSeparator) + ".endpoint_client_history"
 }
+
+// keys reads a terminal's input on a goroutine of its own, so that the
+// session can end a ReadLine that waits for a key (when the server closes a
+// chat member) with stop.
+type keys struct {
+	chunks  chan chunk
+	done    chan struct{}
+	once    sync.Once
+	pending []byte
+	err     error
+}
+
+type chunk struct {
+	b   []byte
+	err error
+}
+
+func newKeys(r io.Reader) *keys {
+	k := &keys{chunks: make(chan chunk), done: make(chan struct{})}
+	go func() {
+		for {
+			b := make([]byte, 256)
+			n, err := r.Read(b)
+			select {
+			case k.chunks <- chunk{b[:n], err}:
+			case <-k.done:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return k
+}
+
+func (k *keys) Read(p []byte) (int, error) {
+	for len(k.pending) == 0 {
+		if k.err != nil {
+			return 0, k.err
+		}
+		select {
+		case c := <-k.chunks:
+			k.pending, k.err = c.b, c.err
+		case <-k.done:
+			return 0, io.EOF
+		}
+	}
+	n := copy(p, k.pending)
+	k.pending = k.pending[n:]
+	return n, nil
+}
+
+// stop ends the reads: Read returns io.EOF from now on.
+func (k *keys) stop() { k.once.Do(func() { close(k.done) }) }

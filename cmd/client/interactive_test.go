@@ -353,3 +353,20 @@ func TestBatchServerCloses(t *testing.T) {
 		t.Fatalf("status %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }
+
+// TestTerminalChatServerCloses: when the server closes the member, a session
+// waiting for a key ends with an error, without another key.
+func TestTerminalChatServerCloses(t *testing.T) {
+	e, addr := serveInProcess(t, "tcp", nil)
+	scr, done := startTerminal(t, addr, "", true)
+	scr.waitFor(t, "chat> ")
+	e.Close()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "closed the chat connection") {
+			t.Fatalf("session: %v", err)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("the session did not end")
+	}
+}
