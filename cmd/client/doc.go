@@ -53,7 +53,9 @@
 // CHAT, or -chat, enters chat mode: typed lines go to the room and pushed
 // lines are shown as they arrive, the prompt "chat> " and the half-typed line
 // redrawn under them. /quit (or Ctrl-D) leaves the room and ends the session;
-// piped input after CHAT is chat lines, and its end sends /quit. -timeout
+// piped input after CHAT is chat lines, and its end sends /quit. A member
+// the server closes (at its shutdown, say) ends the session with status 2,
+// without waiting for a key. -timeout
 // bounds connecting and each reply's wait, not the session.
 //
 // # Flags

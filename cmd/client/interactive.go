@@ -109,6 +109,10 @@ func interactive(ctx context.Context, cfg *config, stdin io.Reader, stdout, stde
 
 // print writes one line to the session's output.
 func (s *session) print(line string) {
+	if s.tty {
+		io.WriteString(s.rw, line+"\r\n") // raw mode
+		return
+	}
 	io.WriteString(s.rw, line+"\n")
 }
 
