@@ -38,6 +38,8 @@ type session struct {
 	refused atomic.Bool   // batch: the writer refused a line
 	stop    chan struct{} // batch: closed when the reader gives up
 	keys    *keys         // terminal: the keys, which the chat reader can end
+	width   int           // terminal: its size when the session began; 0: 80x24
+	height  int
 	// commands are the names in HELP's reply: Tab completes them, and a
 	// name not among them is sent without its TEXT, since the server
 	// answers ERR unknown command and would read the TEXT as a request.
@@ -85,6 +87,9 @@ func interactive(ctx context.Context, cfg *config, stdin io.Reader, stdout, stde
 		}
 		restore = func() { term.Restore(int(f.Fd()), old) }
 		s.tty = true
+		if w, h, err := term.GetSize(int(f.Fd())); err == nil {
+			s.width, s.height = w, h
+		}
 	}
 	if cfg.greet {
 		line, err := s.readReply()
@@ -338,6 +343,9 @@ func (s *session) terminal() error {
 		io.Reader
 		io.Writer
 	}{s.keys, s.rw}, "> ")
+	if s.width > 0 {
+		t.SetSize(s.width, s.height)
+	}
 	h := loadHistory(s.history, s.stderr)
 	t.History = h
 	t.AutoCompleteCallback = func(line string, pos int, key rune) (string, int, bool) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/endpoint-rpc/endpoint/endpoint"
@@ -54,6 +55,12 @@ func TestTLSFlags(t *testing.T) {
 
 	runClient(t, append(tlsArgs, "-tls-cert", certFile, "-tls-key", keyFile, "WHOAMI")...).expect(t, "alice\n", 0)
 	runClient(t, append(tlsArgs, "-tls-cert", certFile, "-tls-key", keyFile, "STRING", "over", "tls")...).expect(t, "OK over tls\n", 0)
+	// -i over TLS: a batch, pipelined.
+	code, stdout, stderr := runBounded(t, strings.NewReader("WHOAMI\nSTRING batch over tls\nPING\n"),
+		append(tlsArgs, "-tls-cert", certFile, "-tls-key", keyFile, "-i")...)
+	if code != 0 || stdout != "alice\nOK batch over tls\nPONG\n" || stderr != "" {
+		t.Errorf("-i over TLS: status %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
 	runClient(t, append(tlsArgs, "WHOAMI")...).expectFailure(t, addr)          // no client certificate
 	runClient(t, "-connect", addr, "-tls", "PING").expectFailure(t, addr)      // the server's CA is not trusted
 	runClient(t, "-connect", addr, "-tls-ca", caFile, "PING").expectFailure(t) // -tls-ca without -tls
