@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -368,5 +369,34 @@ func TestTerminalChatServerCloses(t *testing.T) {
 		}
 	case <-time.After(waitTimeout):
 		t.Fatal("the session did not end")
+	}
+}
+
+// TestBatchProcess: the binary, as in client -i < requests.txt, with its
+// standard input a file.
+func TestBatchProcess(t *testing.T) {
+	_, addr := serveInProcess(t, "tcp", nil)
+	path := filepath.Join(t.TempDir(), "requests.txt")
+	var in, want strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&in, "STRING %d\n", i)
+		fmt.Fprintf(&want, "OK %d\n", i)
+	}
+	if err := os.WriteFile(path, []byte(in.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, clientBin, "-i", "-connect", addr)
+	cmd.Env = binEnv()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = f, &stdout, &stderr
+	if err := cmd.Run(); err != nil || stdout.String() != want.String() || stderr.Len() != 0 {
+		t.Fatalf("client -i < requests.txt: %v; %d bytes out (want %d), stderr %q", err, stdout.Len(), want.Len(), stderr.String())
 	}
 }
