@@ -38,6 +38,7 @@ type session struct {
 	refused atomic.Bool   // batch: the writer refused a line
 	stop    chan struct{} // batch: closed when the reader gives up
 	keys    *keys         // terminal: the keys, which the chat reader can end
+	joined  bool          // the server made the connection a member at once
 	width   int           // terminal: its size when the session began; 0: 80x24
 	height  int
 	// commands are the names in HELP's reply: Tab completes them, and a
@@ -159,16 +160,27 @@ func (s *session) parseLine(line string) (req, name string, blank bool, err erro
 }
 
 // run asks HELP for the server's commands, then runs the session.
+//
+// A server that makes every connection a member (cmd/endpoint -chat) answers
+// HELP with its client id line, having taken HELP for a chat line: the
+// session is then in chat mode from the start. (-chat skips HELP; against
+// such a server its CHAT is a chat line.)
 func (s *session) run() error {
-	if _, err := io.WriteString(s.conn, "HELP\n"); err != nil {
-		return err
-	}
-	line, err := s.readReply()
-	if err != nil {
-		return err
-	}
-	if names, ok := strings.CutPrefix(line, "commands:"); ok {
-		s.commands = strings.Fields(names)
+	if !s.chat {
+		if _, err := io.WriteString(s.conn, "HELP\n"); err != nil {
+			return err
+		}
+		line, err := s.readReply()
+		if err != nil {
+			return err
+		}
+		if names, ok := strings.CutPrefix(line, "commands:"); ok {
+			s.commands = strings.Fields(names)
+		}
+		if strings.HasPrefix(line, "client id: ") {
+			s.print(line)
+			s.joined = true
+		}
 	}
 	if s.tty {
 		return s.terminal()
@@ -200,7 +212,23 @@ func (s *session) batch() error {
 	}()
 	out := bufio.NewWriter(s.rw)
 	defer out.Flush()
-	var rerr error
+	// chat prints the pushed lines until the server closes the member
+	// (after the /quit sent at the end of the input, or on its own), and
+	// ends the session at once, whatever the writer waits for.
+	chat := func() error {
+		out.Flush()
+		s.conn.SetReadDeadline(time.Time{})
+		s.printPushed(out)
+		s.conn.Close()
+		close(s.stop)
+		if s.refused.Load() {
+			s.status = 1
+		}
+		return nil
+	}
+	if s.joined {
+		return chat()
+	}
 	for p := range queue {
 		if len(queue) == 0 {
 			out.Flush()
@@ -224,24 +252,19 @@ func (s *session) batch() error {
 		in := !strings.HasPrefix(line, "ERR ")
 		p.chat <- in
 		if in {
-			out.Flush()
-			s.conn.SetReadDeadline(time.Time{})
-			rerr = s.printPushed(out)
+			return chat()
 		}
 	}
 	wg.Wait()
 	if s.refused.Load() {
 		s.status = 1
 	}
-	if rerr != nil {
-		return rerr
-	}
 	return werr
 }
 
 // printPushed prints the lines the room pushes until the server closes the
 // connection.
-func (s *session) printPushed(out *bufio.Writer) error {
+func (s *session) printPushed(out *bufio.Writer) {
 	for {
 		line, err := s.br.ReadString('\n')
 		if line != "" {
@@ -251,7 +274,7 @@ func (s *session) printPushed(out *bufio.Writer) error {
 			out.Flush()
 		}
 		if err != nil {
-			return nil // the server closed the member, as /quit asks
+			return // the server closed the member, as /quit asks
 		}
 	}
 }
@@ -261,7 +284,7 @@ func (s *session) printPushed(out *bufio.Writer) error {
 func (s *session) writeRequests(queue chan<- pending) error {
 	in := bufio.NewReaderSize(s.rw, 64<<10)
 	w := bufio.NewWriterSize(s.conn, 64<<10)
-	chatting := false
+	chatting := s.joined
 	if s.chat {
 		var err error
 		if chatting, err = s.enterChat(w, queue); err != nil {
@@ -350,6 +373,10 @@ func (s *session) terminal() error {
 	t.History = h
 	t.AutoCompleteCallback = func(line string, pos int, key rune) (string, int, bool) {
 		return complete(s.commands, line, pos, key)
+	}
+	if s.joined {
+		t.AutoCompleteCallback = nil
+		return s.chatLoop(t)
 	}
 	if s.chat {
 		return s.chatTerminal(t)

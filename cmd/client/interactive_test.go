@@ -14,6 +14,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/endpoint-rpc/endpoint/endpoint"
+	"github.com/endpoint-rpc/endpoint/handlers"
 )
 
 // runBounded runs the program with args and stdin, failing the test if it
@@ -399,4 +402,36 @@ func TestBatchProcess(t *testing.T) {
 	if err := cmd.Run(); err != nil || stdout.String() != want.String() || stderr.Len() != 0 {
 		t.Fatalf("client -i < requests.txt: %v; %d bytes out (want %d), stderr %q", err, stdout.Len(), want.Len(), stderr.String())
 	}
+}
+
+// TestInteractiveAgainstChatServer: against a server that makes every
+// connection a member (cmd/endpoint -chat), -i is in chat mode from the start,
+// piped and on a terminal.
+func TestInteractiveAgainstChatServer(t *testing.T) {
+	_, addr := serveInProcess(t, "tcp", func(e *endpoint.Endpoint) {
+		e.FirstCommand = "CHAT"
+		handlers.Register(e)
+	})
+	other, _ := joinChat(t, addr) // its CHAT is a chat line here, to no one
+
+	code, stdout, stderr := runBounded(t, strings.NewReader("piped line\n"), "-i", "-connect", addr)
+	if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "client id: ") {
+		t.Fatalf("piped: status %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	for {
+		if got := other.line(t); strings.HasSuffix(got, ") piped line") {
+			break
+		}
+	}
+
+	scr, done := startTerminal(t, addr, "", false)
+	scr.waitFor(t, "chat> ")
+	scr.typeKeys(t, "typed line\r")
+	for {
+		if got := other.line(t); strings.HasSuffix(got, ") typed line") {
+			break
+		}
+	}
+	scr.typeKeys(t, "/quit\r")
+	waitEnd(t, done)
 }
