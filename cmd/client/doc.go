@@ -55,7 +55,9 @@
 // redrawn under them. /quit (or Ctrl-D) leaves the room and ends the session;
 // piped input after CHAT is chat lines, and its end sends /quit. A member
 // the server closes (at its shutdown, say) ends the session with status 2,
-// without waiting for a key. -timeout
+// without waiting for a key. Against a server that makes every connection a
+// member (cmd/endpoint -chat), -i is in chat mode from the start (its opening
+// HELP reaches the room as a chat line). -timeout
 // bounds connecting and each reply's wait, not the session.
 //
 // # Flags
